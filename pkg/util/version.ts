@@ -1,0 +1,20 @@
+import { existsSync, readFileSync } from 'fs';
+import { dirname, join } from 'path';
+
+let cached: string | undefined;
+
+/** bosun's version, from the package.json above this file (the same from source and from dist/). */
+export function bosunVersion(): string {
+  if (cached !== undefined) return cached;
+  let dir = __dirname;
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'bosun' && pkg.version) return (cached = pkg.version);
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return (cached = '0.0.0-unknown');
+    dir = parent;
+  }
+}
