@@ -150,9 +150,9 @@ export class FieldError {
 
 /**
  * Formats a bad value the way Go's ErrorBody does: strings quoted, numbers and booleans bare,
- * null as `null`, string maps and string slices in Go syntax (`map[string]string{"app":"web"}`,
- * `[]string{"a", "b"}`, keys sorted as fmt sorts them); any other object as JSON, where Go
- * would print its internal struct syntax.
+ * null as `null`, string slices in Go syntax (`[]string{"a", "b"}`); any other object as JSON,
+ * where Go would print its internal struct syntax. Label maps are printed in Go syntax when
+ * wrapped with `stringMapValue`.
  */
 export function formatValue(value: unknown): string {
   if (value instanceof Unquoted) return value.text;
@@ -163,22 +163,16 @@ export function formatValue(value: unknown): string {
   if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
     return `[]string{${value.map((item) => JSON.stringify(item)).join(', ')}}`;
   }
-  if (isStringMap(value)) {
-    const entries = Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${JSON.stringify(value[key])}`);
-    return `map[string]string{${entries.join(', ')}}`;
-  }
   return JSON.stringify(value);
 }
 
-function isStringMap(value: unknown): value is Record<string, string> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.values(value).every((item) => typeof item === 'string')
-  );
+/** A label map as Go prints it, keys sorted: `map[string]string{"app":"web", "tier":"db"}`. */
+export function stringMapValue(map: Readonly<Record<string, string>> | undefined): Unquoted {
+  if (map === undefined) return new Unquoted('map[string]string(nil)');
+  const entries = Object.keys(map)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${JSON.stringify(map[key])}`);
+  return new Unquoted(`map[string]string{${entries.join(', ')}}`);
 }
 
 /**

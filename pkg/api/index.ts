@@ -14,7 +14,7 @@ export type { Infer, PatchMeta, PatchStrategy, Schema, TypedSchema } from './sch
 export { toOpenAPI } from './openapi';
 export type { OpenAPISchema } from './openapi';
 
-export { aggregateMessage, FieldError, FieldPath, formatValue, Unquoted } from './field';
+export { aggregateMessage, FieldError, FieldPath, formatValue, stringMapValue, Unquoted } from './field';
 export type { FieldErrorType } from './field';
 export { fromUnstructured, zeroValue } from './convert';
 export type { Conversion } from './convert';
@@ -52,7 +52,7 @@ export {
   NAMESPACE_NAME_LABEL,
 } from './defaults';
 
-export { validate, validateUpdate } from './validation';
+export { validate, validateUpdate, withoutFollowUps } from './validation';
 export {
   isDNS1035Label,
   isDNS1123Label,

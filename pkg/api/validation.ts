@@ -120,3 +120,22 @@ function dedupe(errors: FieldError[]): FieldError[] {
     return true;
   });
 }
+
+/**
+ * The validation errors that say something new after a conversion failed: a value that could
+ * not be read was dropped (or zeroed), so what validation then says at or below that field
+ * (`Required value` for the dropped `containers`) only repeats the conversion error.
+ */
+export function withoutFollowUps(
+  validationErrors: readonly FieldError[],
+  conversionErrors: readonly FieldError[],
+): FieldError[] {
+  const unreadable = conversionErrors.map((error) => error.field);
+  return validationErrors.filter(
+    (error) =>
+      !unreadable.some(
+        (field) =>
+          error.field === field || error.field.startsWith(`${field}.`) || error.field.startsWith(`${field}[`),
+      ),
+  );
+}

@@ -357,6 +357,7 @@ const volumeProjectionSchema = object({
  * free-form objects so real manifests decode without unknown-field errors.
  */
 const volumeSourceFields = {
+  emptyDir: object({ medium: string(), sizeLimit: quantity() }),
   hostPath: object(
     {
       path: string(),
@@ -373,32 +374,44 @@ const volumeSourceFields = {
     },
     { required: ['path'] },
   ),
-  emptyDir: object({ medium: string(), sizeLimit: quantity() }),
+  gitRepo: freeForm(),
+  gcePersistentDisk: freeForm(),
+  awsElasticBlockStore: freeForm(),
   secret: object({
     secretName: string(),
     items: array(KeyToPathSchema, { listType: 'atomic' }),
     defaultMode: int32(),
     optional: boolean(),
   }),
+  nfs: object({ server: string(), path: string(), readOnly: boolean() }, { required: ['server', 'path'] }),
+  iscsi: freeForm(),
+  glusterfs: freeForm(),
+  flocker: freeForm(),
+  persistentVolumeClaim: object({ claimName: string(), readOnly: boolean() }, { required: ['claimName'] }),
+  rbd: freeForm(),
+  cinder: freeForm(),
+  cephfs: freeForm(),
+  quobyte: freeForm(),
+  downwardAPI: object({
+    items: array(DownwardAPIVolumeFileSchema, { listType: 'atomic' }),
+    defaultMode: int32(),
+  }),
+  fc: freeForm(),
+  flexVolume: freeForm(),
   configMap: object({
     name: string(),
     items: array(KeyToPathSchema, { listType: 'atomic' }),
     defaultMode: int32(),
     optional: boolean(),
   }),
-  persistentVolumeClaim: object({ claimName: string(), readOnly: boolean() }, { required: ['claimName'] }),
+  azureFile: freeForm(),
+  vsphereVolume: freeForm(),
+  photonPersistentDisk: freeForm(),
+  portworxVolume: freeForm(),
+  azureDisk: freeForm(),
+  storageos: freeForm(),
   projected: object({ sources: array(volumeProjectionSchema, { listType: 'atomic' }), defaultMode: int32() }),
-  downwardAPI: object({
-    items: array(DownwardAPIVolumeFileSchema, { listType: 'atomic' }),
-    defaultMode: int32(),
-  }),
-  ephemeral: object({
-    volumeClaimTemplate: object(
-      { metadata: ObjectMetaSchema, spec: PersistentVolumeClaimSpecSchema },
-      { required: ['spec'] },
-    ),
-  }),
-  image: object({ reference: string(), pullPolicy: enumeration(PullPolicies) }),
+  scaleIO: freeForm(),
   csi: object(
     {
       driver: string(),
@@ -409,26 +422,13 @@ const volumeSourceFields = {
     },
     { required: ['driver'] },
   ),
-  nfs: object({ server: string(), path: string(), readOnly: boolean() }, { required: ['server', 'path'] }),
-  gcePersistentDisk: freeForm(),
-  awsElasticBlockStore: freeForm(),
-  gitRepo: freeForm(),
-  iscsi: freeForm(),
-  glusterfs: freeForm(),
-  rbd: freeForm(),
-  flexVolume: freeForm(),
-  cinder: freeForm(),
-  cephfs: freeForm(),
-  flocker: freeForm(),
-  fc: freeForm(),
-  azureFile: freeForm(),
-  vsphereVolume: freeForm(),
-  quobyte: freeForm(),
-  azureDisk: freeForm(),
-  photonPersistentDisk: freeForm(),
-  portworxVolume: freeForm(),
-  scaleIO: freeForm(),
-  storageos: freeForm(),
+  ephemeral: object({
+    volumeClaimTemplate: object(
+      { metadata: ObjectMetaSchema, spec: PersistentVolumeClaimSpecSchema },
+      { required: ['spec'] },
+    ),
+  }),
+  image: object({ reference: string(), pullPolicy: enumeration(PullPolicies) }),
 };
 
 /** The names of every volume source field, in Kubernetes' validation order. */

@@ -1,5 +1,5 @@
 /** Deployments, ReplicaSets and StatefulSets, and what their updates may change. */
-import { FieldError, FieldPath } from '../field';
+import { FieldError, FieldPath, stringMapValue } from '../field';
 import {
   Deployment,
   LabelSelector,
@@ -59,7 +59,7 @@ function validateSelectorAndTemplate(
     errors.push(
       FieldError.invalid(
         templatePath.child('metadata', 'labels'),
-        template.metadata.labels ?? {},
+        stringMapValue(template.metadata.labels),
         '`selector` does not match template `labels`',
       ),
     );
