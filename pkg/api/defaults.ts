@@ -34,7 +34,7 @@ import type {
   EphemeralContainer,
 } from './types';
 import { VolumeSourceNames } from './types';
-import { RESOURCES } from './registry';
+import { isNamespacedKind } from './registry';
 
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
@@ -46,14 +46,10 @@ export const DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800;
 /** The label every namespace carries with its own name. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
-const NAMESPACED_KINDS: ReadonlySet<string> = new Set(
-  RESOURCES.filter((info) => info.namespaced).map((info) => info.kind),
-);
-
 /** A defaulted deep copy of `object`. */
 export function applyDefaults<T extends KubeObject>(object: T): T {
   const copy = structuredClone(object);
-  if (!NAMESPACED_KINDS.has(copy.kind)) delete copy.metadata.namespace;
+  if (!isNamespacedKind(copy.kind)) delete copy.metadata.namespace;
   else if (!copy.metadata.namespace) copy.metadata.namespace = DEFAULT_NAMESPACE;
   defaultObject(copy);
   return copy;

@@ -21,6 +21,7 @@ export type { Conversion } from './convert';
 
 export {
   findResource,
+  isNamespacedKind,
   lookupResource,
   objectDisplayName,
   qualifiedKind,

@@ -327,6 +327,15 @@ export function resolveKind(apiVersion: unknown, kind: unknown): KindResolution 
   return { ok: true, info };
 }
 
+const NAMESPACED_KINDS: ReadonlySet<string> = new Set(
+  RESOURCES.filter((info) => info.namespaced).map((info) => info.kind),
+);
+
+/** Whether objects of this kind live in a namespace. */
+export function isNamespacedKind(kind: string): boolean {
+  return NAMESPACED_KINDS.has(kind);
+}
+
 /** The resource a list kind (`PodList`, `DeploymentList`) belongs to. */
 export function resolveListKind(apiVersion: unknown, listKind: unknown): ResourceInfo | undefined {
   return RESOURCES.find((info) => info.listKind === listKind && info.apiVersion === apiVersion);

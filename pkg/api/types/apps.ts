@@ -12,22 +12,10 @@ import {
   string,
   time,
 } from '../schema';
-import { LabelSelectorSchema, ObjectMetaSchema, typeMeta } from './meta';
-import { ConditionStatuses, PersistentVolumeClaimSchema, PodTemplateSpecSchema } from './pod';
+import { kubeObject, LabelSelectorSchema } from './meta';
+import { conditionSchema, PersistentVolumeClaimSchema, PodTemplateSpecSchema } from './pod';
 
-/** Deployment, ReplicaSet and StatefulSet conditions share one shape. */
-const workloadConditionFields = {
-  type: string(),
-  status: enumeration(ConditionStatuses),
-  lastTransitionTime: time(),
-  reason: string(),
-  message: string(),
-};
-
-export const DeploymentConditionSchema = object(
-  { ...workloadConditionFields, lastUpdateTime: time() },
-  { required: ['type', 'status'] },
-);
+export const DeploymentConditionSchema = conditionSchema({ lastUpdateTime: time() });
 export type DeploymentCondition = Infer<typeof DeploymentConditionSchema>;
 
 export const DeploymentStrategyTypes = ['Recreate', 'RollingUpdate'] as const;
@@ -63,18 +51,15 @@ export const DeploymentStatusSchema = object({
 });
 export type DeploymentStatus = Infer<typeof DeploymentStatusSchema>;
 
-export const DeploymentSchema = object(
-  {
-    ...typeMeta('apps/v1', 'Deployment'),
-    metadata: ObjectMetaSchema,
-    spec: DeploymentSpecSchema,
-    status: DeploymentStatusSchema,
-  },
-  { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
+export const DeploymentSchema = kubeObject(
+  'apps/v1',
+  'Deployment',
+  { spec: DeploymentSpecSchema, status: DeploymentStatusSchema },
+  { required: ['spec'] },
 );
 export type Deployment = Infer<typeof DeploymentSchema>;
 
-export const ReplicaSetConditionSchema = object(workloadConditionFields, { required: ['type', 'status'] });
+export const ReplicaSetConditionSchema = conditionSchema({});
 export type ReplicaSetCondition = Infer<typeof ReplicaSetConditionSchema>;
 
 export const ReplicaSetSpecSchema = object({
@@ -99,14 +84,11 @@ export const ReplicaSetStatusSchema = object(
 );
 export type ReplicaSetStatus = Infer<typeof ReplicaSetStatusSchema>;
 
-export const ReplicaSetSchema = object(
-  {
-    ...typeMeta('apps/v1', 'ReplicaSet'),
-    metadata: ObjectMetaSchema,
-    spec: ReplicaSetSpecSchema,
-    status: ReplicaSetStatusSchema,
-  },
-  { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
+export const ReplicaSetSchema = kubeObject(
+  'apps/v1',
+  'ReplicaSet',
+  { spec: ReplicaSetSpecSchema, status: ReplicaSetStatusSchema },
+  { required: ['spec'] },
 );
 export type ReplicaSet = Infer<typeof ReplicaSetSchema>;
 
@@ -154,13 +136,10 @@ export const StatefulSetStatusSchema = object(
 );
 export type StatefulSetStatus = Infer<typeof StatefulSetStatusSchema>;
 
-export const StatefulSetSchema = object(
-  {
-    ...typeMeta('apps/v1', 'StatefulSet'),
-    metadata: ObjectMetaSchema,
-    spec: StatefulSetSpecSchema,
-    status: StatefulSetStatusSchema,
-  },
-  { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
+export const StatefulSetSchema = kubeObject(
+  'apps/v1',
+  'StatefulSet',
+  { spec: StatefulSetSpecSchema, status: StatefulSetStatusSchema },
+  { required: ['spec'] },
 );
 export type StatefulSet = Infer<typeof StatefulSetSchema>;

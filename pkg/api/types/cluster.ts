@@ -12,34 +12,16 @@ import {
   string,
   time,
 } from '../schema';
-import { ObjectMetaSchema, typeMeta } from './meta';
-import { ConditionStatuses, ObjectReferenceSchema, ResourceListSchema, TaintEffects } from './pod';
+import { kubeObject } from './meta';
+import { conditionSchema, ObjectReferenceSchema, ResourceListSchema, TaintEffects } from './pod';
 
-export const NamespaceSchema = object(
-  {
-    ...typeMeta('v1', 'Namespace'),
-    metadata: ObjectMetaSchema,
-    spec: object({ finalizers: array(string(), { listType: 'atomic' }) }),
-    status: object({
-      phase: enumeration(['Active', 'Terminating']),
-      conditions: mergeList(
-        object(
-          {
-            type: string(),
-            status: enumeration(ConditionStatuses),
-            lastTransitionTime: time(),
-            reason: string(),
-            message: string(),
-          },
-          { required: ['type', 'status'] },
-        ),
-        'type',
-        { listType: 'map', listMapKeys: ['type'] },
-      ),
-    }),
-  },
-  { required: ['apiVersion', 'kind', 'metadata'] },
-);
+export const NamespaceSchema = kubeObject('v1', 'Namespace', {
+  spec: object({ finalizers: array(string(), { listType: 'atomic' }) }),
+  status: object({
+    phase: enumeration(['Active', 'Terminating']),
+    conditions: mergeList(conditionSchema({}), 'type', { listType: 'map', listMapKeys: ['type'] }),
+  }),
+});
 export type Namespace = Infer<typeof NamespaceSchema>;
 
 export const TaintSchema = object(
@@ -48,17 +30,7 @@ export const TaintSchema = object(
 );
 export type Taint = Infer<typeof TaintSchema>;
 
-export const NodeConditionSchema = object(
-  {
-    type: string(),
-    status: enumeration(ConditionStatuses),
-    lastHeartbeatTime: time(),
-    lastTransitionTime: time(),
-    reason: string(),
-    message: string(),
-  },
-  { required: ['type', 'status'] },
-);
+export const NodeConditionSchema = conditionSchema({ lastHeartbeatTime: time() });
 export type NodeCondition = Infer<typeof NodeConditionSchema>;
 
 export const NodeAddressSchema = object(
@@ -137,18 +109,15 @@ export const NodeStatusSchema = object({
 });
 export type NodeStatus = Infer<typeof NodeStatusSchema>;
 
-export const NodeSchema = object(
-  { ...typeMeta('v1', 'Node'), metadata: ObjectMetaSchema, spec: NodeSpecSchema, status: NodeStatusSchema },
-  { required: ['apiVersion', 'kind', 'metadata'] },
-);
+export const NodeSchema = kubeObject('v1', 'Node', { spec: NodeSpecSchema, status: NodeStatusSchema });
 export type Node = Infer<typeof NodeSchema>;
 
 export const EventTypes = ['Normal', 'Warning'] as const;
 
-export const EventSchema = object(
+export const EventSchema = kubeObject(
+  'v1',
+  'Event',
   {
-    ...typeMeta('v1', 'Event'),
-    metadata: ObjectMetaSchema,
     involvedObject: ObjectReferenceSchema,
     reason: string(),
     message: string(),
@@ -164,13 +133,15 @@ export const EventSchema = object(
     reportingComponent: string(),
     reportingInstance: string(),
   },
-  { required: ['apiVersion', 'kind', 'metadata', 'involvedObject'] },
+  { required: ['involvedObject'] },
 );
 export type Event = Infer<typeof EventSchema>;
 
 /** What the scheduler posts to pods/binding: the pod (metadata) goes to the node (target). */
-export const BindingSchema = object(
-  { ...typeMeta('v1', 'Binding'), metadata: ObjectMetaSchema, target: ObjectReferenceSchema },
-  { required: ['apiVersion', 'kind', 'metadata', 'target'] },
+export const BindingSchema = kubeObject(
+  'v1',
+  'Binding',
+  { target: ObjectReferenceSchema },
+  { required: ['target'] },
 );
 export type Binding = Infer<typeof BindingSchema>;

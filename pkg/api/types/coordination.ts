@@ -1,6 +1,6 @@
 /** coordination.k8s.io/v1 Lease. */
 import { Infer, int32, object, string, time } from '../schema';
-import { ObjectMetaSchema, typeMeta } from './meta';
+import { kubeObject } from './meta';
 
 export const LeaseSpecSchema = object({
   holderIdentity: string(),
@@ -13,8 +13,5 @@ export const LeaseSpecSchema = object({
 });
 export type LeaseSpec = Infer<typeof LeaseSpecSchema>;
 
-export const LeaseSchema = object(
-  { ...typeMeta('coordination.k8s.io/v1', 'Lease'), metadata: ObjectMetaSchema, spec: LeaseSpecSchema },
-  { required: ['apiVersion', 'kind', 'metadata'] },
-);
+export const LeaseSchema = kubeObject('coordination.k8s.io/v1', 'Lease', { spec: LeaseSpecSchema });
 export type Lease = Infer<typeof LeaseSchema>;

@@ -166,7 +166,29 @@ export function listSchemaOf<T>(itemSchema: TypedSchema<T>): TypedSchema<KubeLis
   ) as unknown as TypedSchema<KubeList<T>>;
 }
 
-/** The fields every top-level object has. */
-export function typeMeta<const V extends string, const K extends string>(apiVersion: V, kind: K) {
-  return { apiVersion: literal(apiVersion), kind: literal(kind) };
+type TopLevelFields<V extends string, K extends string> = {
+  apiVersion: TypedSchema<V>;
+  kind: TypedSchema<K>;
+  metadata: typeof ObjectMetaSchema;
+};
+
+/**
+ * A top-level object: `apiVersion` and `kind` fixed to this type's, `metadata`, and the
+ * type's own fields. apiVersion, kind and metadata are always present once decoded.
+ */
+export function kubeObject<
+  const V extends string,
+  const K extends string,
+  F extends Record<string, TypedSchema<unknown>>,
+  R extends keyof F & string = never,
+>(apiVersion: V, kind: K, fields: F, options: { required?: readonly R[] } = {}) {
+  const top: TopLevelFields<V, K> = {
+    apiVersion: literal(apiVersion),
+    kind: literal(kind),
+    metadata: ObjectMetaSchema,
+  };
+  return object<TopLevelFields<V, K> & F, 'apiVersion' | 'kind' | 'metadata' | R>(
+    { ...top, ...fields },
+    { required: ['apiVersion', 'kind', 'metadata', ...(options.required ?? [])] },
+  );
 }

@@ -14,8 +14,9 @@ import {
   quantity,
   string,
   time,
+  TypedSchema,
 } from '../schema';
-import { LabelSelectorSchema, ObjectMetaSchema, typeMeta } from './meta';
+import { kubeObject, LabelSelectorSchema, ObjectMetaSchema } from './meta';
 
 export const Protocols = ['SCTP', 'TCP', 'UDP'] as const;
 export type Protocol = (typeof Protocols)[number];
@@ -34,6 +35,25 @@ export const PodPhases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'
 export type PodPhase = (typeof PodPhases)[number];
 export const ConditionStatuses = ['True', 'False', 'Unknown'] as const;
 export type ConditionStatus = (typeof ConditionStatuses)[number];
+
+/**
+ * A status condition of a core or apps object: type, status, reason, message and when it
+ * last changed, plus the timestamps of its kind (a Pod's lastProbeTime, a Node's
+ * lastHeartbeatTime, a Deployment's lastUpdateTime).
+ */
+export function conditionSchema<F extends Record<string, TypedSchema<unknown>>>(extra: F) {
+  const common = {
+    type: string(),
+    status: enumeration(ConditionStatuses),
+    lastTransitionTime: time(),
+    reason: string(),
+    message: string(),
+  };
+  return object<typeof common & F, 'type' | 'status'>(
+    { ...common, ...extra },
+    { required: ['type', 'status'] },
+  );
+}
 
 /** A map of resource name (cpu, memory, ...) to quantity. */
 export const ResourceListSchema = map(quantity());
@@ -652,18 +672,7 @@ export const ContainerStatusSchema = object(
 );
 export type ContainerStatus = Infer<typeof ContainerStatusSchema>;
 
-export const PodConditionSchema = object(
-  {
-    type: string(),
-    observedGeneration: int64(),
-    status: enumeration(ConditionStatuses),
-    lastProbeTime: time(),
-    lastTransitionTime: time(),
-    reason: string(),
-    message: string(),
-  },
-  { required: ['type', 'status'] },
-);
+export const PodConditionSchema = conditionSchema({ observedGeneration: int64(), lastProbeTime: time() });
 export type PodCondition = Infer<typeof PodConditionSchema>;
 
 const IPSchema = object({ ip: string() }, { required: ['ip'] });
@@ -689,8 +698,10 @@ export const PodStatusSchema = object({
 });
 export type PodStatus = Infer<typeof PodStatusSchema>;
 
-export const PodSchema = object(
-  { ...typeMeta('v1', 'Pod'), metadata: ObjectMetaSchema, spec: PodSpecSchema, status: PodStatusSchema },
-  { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
+export const PodSchema = kubeObject(
+  'v1',
+  'Pod',
+  { spec: PodSpecSchema, status: PodStatusSchema },
+  { required: ['spec'] },
 );
 export type Pod = Infer<typeof PodSchema>;

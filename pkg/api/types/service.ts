@@ -11,7 +11,7 @@ import {
   object,
   string,
 } from '../schema';
-import { ConditionSchema, ObjectMetaSchema, typeMeta } from './meta';
+import { ConditionSchema, kubeObject } from './meta';
 import { ObjectReferenceSchema, Protocols } from './pod';
 
 /** Sorted, as Kubernetes lists them in `Unsupported value` messages. */
@@ -76,14 +76,11 @@ export const ServiceStatusSchema = object({
   conditions: mergeList(ConditionSchema, 'type', { listType: 'map', listMapKeys: ['type'] }),
 });
 
-export const ServiceSchema = object(
-  {
-    ...typeMeta('v1', 'Service'),
-    metadata: ObjectMetaSchema,
-    spec: ServiceSpecSchema,
-    status: ServiceStatusSchema,
-  },
-  { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
+export const ServiceSchema = kubeObject(
+  'v1',
+  'Service',
+  { spec: ServiceSpecSchema, status: ServiceStatusSchema },
+  { required: ['spec'] },
 );
 export type Service = Infer<typeof ServiceSchema>;
 
@@ -106,12 +103,7 @@ export const EndpointSubsetSchema = object({
 });
 export type EndpointSubset = Infer<typeof EndpointSubsetSchema>;
 
-export const EndpointsSchema = object(
-  {
-    ...typeMeta('v1', 'Endpoints'),
-    metadata: ObjectMetaSchema,
-    subsets: array(EndpointSubsetSchema, { listType: 'atomic' }),
-  },
-  { required: ['apiVersion', 'kind', 'metadata'] },
-);
+export const EndpointsSchema = kubeObject('v1', 'Endpoints', {
+  subsets: array(EndpointSubsetSchema, { listType: 'atomic' }),
+});
 export type Endpoints = Infer<typeof EndpointsSchema>;

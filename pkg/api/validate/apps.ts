@@ -15,10 +15,10 @@ import {
   validateImmutable,
   validateLabelSelector,
   validateNonnegative,
-  validateObjectMeta,
+  validateMetadataOf,
   validateObjectMetaUpdate,
 } from './meta';
-import { isValidPercent, nameIsDNSLabel, nameIsDNSSubdomain } from './names';
+import { isValidPercent } from './names';
 import { validatePodTemplateSpec } from './pod';
 
 type Workload = 'deployment' | 'replicaset' | 'statefulset';
@@ -105,11 +105,7 @@ function validateNotMoreThan100Percent(value: number | string | undefined, path:
 export function validateDeployment(deployment: Deployment): FieldError[] {
   const spec = deployment.spec;
   const specPath = FieldPath.root('spec');
-  const errors = validateObjectMeta(
-    deployment.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(deployment);
   errors.push(...validateNonnegative(spec.replicas, specPath.child('replicas')));
   errors.push(...validateSelectorAndTemplate('deployment', spec.selector, spec.template, specPath));
 
@@ -179,11 +175,7 @@ export function validateDeployment(deployment: Deployment): FieldError[] {
 export function validateReplicaSet(replicaSet: ReplicaSet): FieldError[] {
   const spec = replicaSet.spec;
   const specPath = FieldPath.root('spec');
-  const errors = validateObjectMeta(
-    replicaSet.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(replicaSet);
   errors.push(...validateNonnegative(spec.replicas, specPath.child('replicas')));
   errors.push(...validateNonnegative(spec.minReadySeconds, specPath.child('minReadySeconds')));
   // A ReplicaSet's template is optional in the Go type; the zero template fails its own checks.
@@ -195,11 +187,7 @@ export function validateReplicaSet(replicaSet: ReplicaSet): FieldError[] {
 export function validateStatefulSet(statefulSet: StatefulSet): FieldError[] {
   const spec = statefulSet.spec;
   const specPath = FieldPath.root('spec');
-  const errors = validateObjectMeta(
-    statefulSet.metadata,
-    { namespaced: true, name: nameIsDNSLabel },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(statefulSet);
   const policy = spec.podManagementPolicy as string | undefined;
   if (!policy) errors.push(FieldError.required(specPath.child('podManagementPolicy')));
   else if (policy !== 'OrderedReady' && policy !== 'Parallel') {

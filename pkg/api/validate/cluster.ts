@@ -2,26 +2,17 @@
 import { FieldError, FieldPath } from '../field';
 import { Binding, Event, EventTypes, Lease, Namespace, Node } from '../types';
 import { validateResourceQuantity } from './container';
-import { validateFinalizers, validateObjectMeta, validateObjectMetaUpdate } from './meta';
-import { nameIsDNSLabel, nameIsDNSSubdomain } from './names';
+import { validateFinalizers, validateMetadataOf, validateObjectMetaUpdate } from './meta';
 import { validateTaints } from './scheduling';
 
 export function validateNamespace(namespace: Namespace): FieldError[] {
-  const errors = validateObjectMeta(
-    namespace.metadata,
-    { namespaced: false, name: nameIsDNSLabel },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(namespace);
   errors.push(...validateFinalizers(namespace.spec?.finalizers, FieldPath.root('spec', 'finalizers')));
   return errors;
 }
 
 export function validateNode(node: Node): FieldError[] {
-  const errors = validateObjectMeta(
-    node.metadata,
-    { namespaced: false, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(node);
   // Kubernetes reports taints under metadata.taints (a slip in its code); the field is spec.taints.
   errors.push(...validateTaints(node.spec?.taints ?? [], FieldPath.root('spec', 'taints')));
   for (const field of ['capacity', 'allocatable'] as const) {
@@ -67,11 +58,7 @@ export function validateNodeUpdate(next: Node, previous: Node): FieldError[] {
 }
 
 export function validateEvent(event: Event): FieldError[] {
-  const errors = validateObjectMeta(
-    event.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(event);
   const involvedNamespace = event.involvedObject.namespace;
   if (involvedNamespace && event.metadata.namespace && involvedNamespace !== event.metadata.namespace) {
     errors.push(
@@ -89,11 +76,7 @@ export function validateEvent(event: Event): FieldError[] {
 }
 
 export function validateBinding(binding: Binding): FieldError[] {
-  const errors = validateObjectMeta(
-    binding.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(binding);
   if (binding.target.kind && binding.target.kind !== 'Node') {
     errors.push(
       FieldError.notSupported(FieldPath.root('target', 'kind'), binding.target.kind, ['Node', '<empty>']),
@@ -104,11 +87,7 @@ export function validateBinding(binding: Binding): FieldError[] {
 }
 
 export function validateLease(lease: Lease): FieldError[] {
-  const errors = validateObjectMeta(
-    lease.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(lease);
   const spec = lease.spec ?? {};
   if (spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds <= 0) {
     errors.push(

@@ -1,8 +1,8 @@
 /** ConfigMaps and Secrets: key names, the 1 MiB size limit, secret types, immutability. */
 import { FieldError, FieldPath, Unquoted } from '../field';
 import { ConfigMap, Secret } from '../types';
-import { deepEqual, validateImmutable, validateObjectMeta, validateObjectMetaUpdate } from './meta';
-import { isConfigMapKey, nameIsDNSSubdomain } from './names';
+import { deepEqual, validateImmutable, validateMetadataOf, validateObjectMetaUpdate } from './meta';
+import { isConfigMapKey } from './names';
 
 /** The largest total of data a ConfigMap or Secret may hold. */
 export const MAX_CONFIG_SIZE = 1024 * 1024;
@@ -15,11 +15,7 @@ function validateKeys(data: Readonly<Record<string, string>> | undefined, path: 
 }
 
 export function validateConfigMap(configMap: ConfigMap): FieldError[] {
-  const errors = validateObjectMeta(
-    configMap.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(configMap);
   const dataPath = FieldPath.root('data');
   let totalSize = 0;
   for (const [key, value] of Object.entries(configMap.data ?? {})) {
@@ -46,11 +42,7 @@ const REQUIRED_SECRET_KEYS: Readonly<Record<string, readonly string[]>> = {
 };
 
 export function validateSecret(secret: Secret): FieldError[] {
-  const errors = validateObjectMeta(
-    secret.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(secret);
   const dataPath = FieldPath.root('data');
   const data = secret.data ?? {};
   errors.push(...validateKeys(data, dataPath));

@@ -1,8 +1,17 @@
 /** ObjectMeta, labels, annotations, owner references and label selectors, as apimachinery validates them. */
 import { FieldError, FieldPath } from '../field';
 import { Selector, selectorFromLabelSelector, SelectorParseError } from '../selector';
-import type { LabelSelector, ObjectMeta, OwnerReference } from '../types';
-import { isLabelKey, isLabelValue, isQualifiedName, nameIsDNSLabel, NameValidator } from './names';
+import { isNamespacedKind } from '../registry';
+import type { KubeObject, LabelSelector, ObjectMeta, OwnerReference } from '../types';
+import {
+  isLabelKey,
+  isLabelValue,
+  isQualifiedName,
+  nameIsDNS1035Label,
+  nameIsDNSLabel,
+  nameIsDNSSubdomain,
+  NameValidator,
+} from './names';
 
 export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 export const IS_NEGATIVE_MESSAGE = 'must be greater than or equal to 0';
@@ -159,6 +168,22 @@ export function validateObjectMeta(meta: ObjectMeta, rules: ObjectMetaRules, pat
   return errors;
 }
 
+/** How each kind's objects must be named, as in Kubernetes; every other kind is a DNS subdomain. */
+const NAME_RULES: Partial<Record<KubeObject['kind'], NameValidator>> = {
+  Service: nameIsDNS1035Label,
+  Namespace: nameIsDNSLabel,
+  StatefulSet: nameIsDNSLabel,
+};
+
+/** The metadata of a top-level object, with the name rule and the scope of its kind. */
+export function validateMetadataOf(object: KubeObject): FieldError[] {
+  const rules = {
+    namespaced: isNamespacedKind(object.kind),
+    name: NAME_RULES[object.kind] ?? nameIsDNSSubdomain,
+  };
+  return validateObjectMeta(object.metadata, rules, FieldPath.root('metadata'));
+}
+
 /** What may not change in ObjectMeta on update. */
 export function validateObjectMetaUpdate(
   next: ObjectMeta,
@@ -220,51 +245,77 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
+export interface SelectorRequirementRules {
+  /** Node selectors also have Gt and Lt, with exactly one value. */
+  numericOperators: boolean;
+  /** Whether values must be valid label values (not for preferred node affinity terms). */
+  checkValues: boolean;
+}
+
+/**
+ * One `key operator values` requirement of a label or node selector: In and NotIn need
+ * values, Exists and DoesNotExist take none, Gt and Lt (node selectors) take one.
+ */
+export function validateSelectorRequirement(
+  requirement: { key: string; operator: string; values?: readonly string[] },
+  rules: SelectorRequirementRules,
+  path: FieldPath,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const values = requirement.values ?? [];
+  const valuesPath = path.child('values');
+  const invalidOperator = FieldError.invalid(
+    path.child('operator'),
+    requirement.operator,
+    'not a valid selector operator',
+  );
+  switch (requirement.operator) {
+    case 'In':
+    case 'NotIn':
+      if (values.length === 0)
+        errors.push(FieldError.required(valuesPath, "must be specified when `operator` is 'In' or 'NotIn'"));
+      break;
+    case 'Exists':
+    case 'DoesNotExist':
+      if (values.length > 0) {
+        errors.push(
+          FieldError.forbidden(
+            valuesPath,
+            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+          ),
+        );
+      }
+      break;
+    case 'Gt':
+    case 'Lt':
+      // Node selectors only: for a label selector these are not operators at all.
+      if (!rules.numericOperators) errors.push(invalidOperator);
+      else if (values.length !== 1) {
+        errors.push(
+          FieldError.required(valuesPath, "must be specified single value when `operator` is 'Lt' or 'Gt'"),
+        );
+      }
+      break;
+    default:
+      errors.push(invalidOperator);
+  }
+  errors.push(...validateLabelName(requirement.key, path.child('key')));
+  if (rules.checkValues) {
+    values.forEach((value, i) => {
+      errors.push(
+        ...isLabelValue(value).map((message) => FieldError.invalid(valuesPath.index(i), value, message)),
+      );
+    });
+  }
+  return errors;
+}
+
 export function validateLabelSelector(selector: LabelSelector | undefined, path: FieldPath): FieldError[] {
   if (!selector) return [];
   const errors = validateLabels(selector.matchLabels, path.child('matchLabels'));
   (selector.matchExpressions ?? []).forEach((expression, i) => {
-    const expressionPath = path.child('matchExpressions').index(i);
-    const values = expression.values ?? [];
-    switch (expression.operator) {
-      case 'In':
-      case 'NotIn':
-        if (values.length === 0)
-          errors.push(
-            FieldError.required(
-              expressionPath.child('values'),
-              "must be specified when `operator` is 'In' or 'NotIn'",
-            ),
-          );
-        break;
-      case 'Exists':
-      case 'DoesNotExist':
-        if (values.length > 0) {
-          errors.push(
-            FieldError.forbidden(
-              expressionPath.child('values'),
-              "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            ),
-          );
-        }
-        break;
-      default:
-        errors.push(
-          FieldError.invalid(
-            expressionPath.child('operator'),
-            expression.operator,
-            'not a valid selector operator',
-          ),
-        );
-    }
-    errors.push(...validateLabelName(expression.key, expressionPath.child('key')));
-    values.forEach((value, j) => {
-      errors.push(
-        ...isLabelValue(value).map((message) =>
-          FieldError.invalid(expressionPath.child('values').index(j), value, message),
-        ),
-      );
-    });
+    const rules = { numericOperators: false, checkValues: true };
+    errors.push(...validateSelectorRequirement(expression, rules, path.child('matchExpressions').index(i)));
   });
   return errors;
 }

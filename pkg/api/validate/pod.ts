@@ -23,7 +23,7 @@ import {
   deepEqual,
   validateAnnotations,
   validateLabels,
-  validateObjectMeta,
+  validateMetadataOf,
   validateObjectMetaUpdate,
 } from './meta';
 import { inclusiveRangeError, isQualifiedName, isValidIP, nameIsDNSSubdomain } from './names';
@@ -310,14 +310,7 @@ export function validatePodTemplateSpec(
 
 export function validatePod(pod: Pod): FieldError[] {
   const specPath = FieldPath.root('spec');
-  const errors = [
-    ...validateObjectMeta(
-      pod.metadata,
-      { namespaced: true, name: nameIsDNSSubdomain },
-      FieldPath.root('metadata'),
-    ),
-    ...validatePodSpec(pod.spec, { isPod: true }, specPath),
-  ];
+  const errors = [...validateMetadataOf(pod), ...validatePodSpec(pod.spec, { isPod: true }, specPath)];
   for (const list of ['containers', 'initContainers'] as const) {
     (pod.spec[list] ?? []).forEach((container, i) => {
       const image = container.image ?? '';

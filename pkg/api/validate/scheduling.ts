@@ -1,7 +1,7 @@
 /** Affinity, tolerations and taints. */
 import { FieldError, FieldPath } from '../field';
 import { Affinity, NodeSelectorTerm, PodAffinityTerm, Taint, TaintEffects, Toleration } from '../types';
-import { validateLabelName, validateLabelSelector } from './meta';
+import { validateLabelName, validateLabelSelector, validateSelectorRequirement } from './meta';
 import { isLabelValue, nameIsDNSLabel } from './names';
 
 export function validateTaintEffect(
@@ -94,60 +94,8 @@ function validateNodeSelectorTerm(
 ): FieldError[] {
   const errors: FieldError[] = [];
   (term.matchExpressions ?? []).forEach((requirement, j) => {
-    const requirementPath = path.child('matchExpressions').index(j);
-    const values = requirement.values ?? [];
-    switch (requirement.operator as string) {
-      case 'In':
-      case 'NotIn':
-        if (values.length === 0)
-          errors.push(
-            FieldError.required(
-              requirementPath.child('values'),
-              "must be specified when `operator` is 'In' or 'NotIn'",
-            ),
-          );
-        break;
-      case 'Exists':
-      case 'DoesNotExist':
-        if (values.length > 0) {
-          errors.push(
-            FieldError.forbidden(
-              requirementPath.child('values'),
-              "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            ),
-          );
-        }
-        break;
-      case 'Gt':
-      case 'Lt':
-        if (values.length !== 1) {
-          errors.push(
-            FieldError.required(
-              requirementPath.child('values'),
-              "must be specified single value when `operator` is 'Lt' or 'Gt'",
-            ),
-          );
-        }
-        break;
-      default:
-        errors.push(
-          FieldError.invalid(
-            requirementPath.child('operator'),
-            requirement.operator,
-            'not a valid selector operator',
-          ),
-        );
-    }
-    errors.push(...validateLabelName(requirement.key, requirementPath.child('key')));
-    if (validateValues) {
-      values.forEach((value, k) => {
-        errors.push(
-          ...isLabelValue(value).map((message) =>
-            FieldError.invalid(requirementPath.child('values').index(k), value, message),
-          ),
-        );
-      });
-    }
+    const rules = { numericOperators: true, checkValues: validateValues };
+    errors.push(...validateSelectorRequirement(requirement, rules, path.child('matchExpressions').index(j)));
   });
   (term.matchFields ?? []).forEach((requirement, j) => {
     const requirementPath = path.child('matchFields').index(j);

@@ -2,8 +2,8 @@
 import { FieldError, FieldPath } from '../field';
 import { Endpoints, Service, ServicePort, ServiceTypes, SessionAffinities, TrafficPolicies } from '../types';
 import { validateDNS1123Label, validatePortNumOrName, validateProtocol } from './container';
-import { validateLabels, validateObjectMeta, validateObjectMetaUpdate } from './meta';
-import { isQualifiedName, isValidIP, isValidPortNum, nameIsDNS1035Label, nameIsDNSSubdomain } from './names';
+import { validateLabels, validateMetadataOf, validateObjectMetaUpdate } from './meta';
+import { isQualifiedName, isValidIP, isValidPortNum, nameIsDNSSubdomain } from './names';
 
 /** The default NodePort range of kube-apiserver (--service-node-port-range). */
 export const NODE_PORT_RANGE = { min: 30000, max: 32767 } as const;
@@ -17,11 +17,7 @@ function isHeadless(service: Service): boolean {
 export function validateService(service: Service): FieldError[] {
   const spec = service.spec;
   const specPath = FieldPath.root('spec');
-  const errors = validateObjectMeta(
-    service.metadata,
-    { namespaced: true, name: nameIsDNS1035Label },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(service);
   const ports = spec.ports ?? [];
   if (ports.length === 0 && !isHeadless(service) && spec.type !== 'ExternalName')
     errors.push(FieldError.required(specPath.child('ports')));
@@ -295,11 +291,7 @@ export function validateServiceUpdate(next: Service, previous: Service): FieldEr
 }
 
 export function validateEndpoints(endpoints: Endpoints): FieldError[] {
-  const errors = validateObjectMeta(
-    endpoints.metadata,
-    { namespaced: true, name: nameIsDNSSubdomain },
-    FieldPath.root('metadata'),
-  );
+  const errors = validateMetadataOf(endpoints);
   (endpoints.subsets ?? []).forEach((subset, i) => {
     const subsetPath = FieldPath.root('subsets').index(i);
     const addresses = subset.addresses ?? [];
