@@ -31,8 +31,10 @@ export function fromUnstructured<S extends TypedSchema<unknown>>(
 ): Conversion<Infer<S>> {
   const errors: FieldError[] = [];
   const unknownFields: string[] = [];
-  const value =
-    raw === null || raw === undefined ? zeroValue(schema) : convert(schema, raw, path, errors, unknownFields);
+  const converted =
+    raw === null || raw === undefined ? undefined : convert(schema, raw, path, errors, unknownFields);
+  // Something unreadable at the top still yields a value of the right shape; the error says why.
+  const value = converted === undefined ? zeroValue(schema) : converted;
   return { value: value as Infer<S>, errors, unknownFields };
 }
 
@@ -100,7 +102,8 @@ function convert(
       errors.push(FieldError.typeInvalid(path, printable(raw), 'must be an integer or a string'));
       return undefined;
     case 'free-form':
-      if (isPlainObject(raw)) return raw;
+      // A copy: the result never shares structure with the input.
+      if (isPlainObject(raw)) return structuredClone(raw);
       errors.push(FieldError.typeInvalid(path, printable(raw), 'must be an object'));
       return undefined;
     case 'array': {

@@ -169,6 +169,26 @@ describe('fromUnstructured', () => {
     ]);
   });
 
+  it('gives a value of the right shape even when the whole input is wrong', () => {
+    const result = fromUnstructured(PodSchema, 'a pod');
+    expect(result.errors.map(String)).toEqual(['Invalid value: "a pod": must be an object']);
+    expect(result.value).toEqual({ apiVersion: 'v1', kind: 'Pod', metadata: {}, spec: { containers: [] } });
+  });
+
+  it('copies free-form content instead of sharing it', () => {
+    const raw = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { managedFields: [{ fieldsV1: { 'f:a': {} } }] },
+      spec: { containers: [] },
+    };
+    const result = fromUnstructured(PodSchema, raw);
+    expect(result.value.metadata.managedFields?.[0].fieldsV1).toEqual({ 'f:a': {} });
+    expect(result.value.metadata.managedFields?.[0].fieldsV1).not.toBe(
+      raw.metadata.managedFields[0].fieldsV1,
+    );
+  });
+
   it('checks int32 ranges', () => {
     const result = fromUnstructured(ObjectMetaSchema, { generation: 2 ** 40 }, FieldPath.root('metadata'));
     expect(result.errors).toEqual([]);
