@@ -104,8 +104,8 @@ items:
 
   it('says what a document is when it is not an object', () => {
     expect(summary(decodeManifests('- a\n- b\n---\nhello\n', 'x.yaml'))).toEqual([
-      'x.yaml: document 1: line undefined, column undefined: expected a Kubernetes object, found a list',
-      'x.yaml: document 2: line undefined, column undefined: expected a Kubernetes object, found a string ("hello")',
+      'x.yaml: document 1: line 1, column 1: expected a Kubernetes object, found a list',
+      'x.yaml: document 2: line 4, column 1: expected a Kubernetes object, found a string ("hello")',
     ]);
   });
 
@@ -166,6 +166,12 @@ spec:
   it('locates JSON syntax errors', () => {
     expect(summary(decodeManifests('{\n  "apiVersion": "v1",\n  "kind": }\n', 'bad.json'))).toEqual([
       'bad.json: document 1: line 3, column 11: invalid JSON: expected a value, found "}"',
+    ]);
+  });
+
+  it('points at the start of a JSON file that is not an object', () => {
+    expect(summary(decodeManifests('[1, 2]', 'list.json'))).toEqual([
+      'list.json: document 1: line 1, column 1: expected a Kubernetes object, found a list',
     ]);
   });
 

@@ -81,7 +81,14 @@ function decodeJson(text: string, source: string): ManifestEntry[] {
       { type: 'parse-error', location, line: problem.line, column: problem.column, message: problem.message },
     ];
   }
-  return decodeValue(value, location);
+  return placed(decodeValue(value, location), 1, 1);
+}
+
+/** Problems found after parsing have no position of their own: they get the document's. */
+function placed(entries: ManifestEntry[], line: number, column: number): ManifestEntry[] {
+  return entries.map((entry) =>
+    entry.type === 'parse-error' && entry.line === undefined ? { ...entry, line, column } : entry,
+  );
 }
 
 /** The YAML 1.1 types go-yaml v2 resolves; no timestamps, sexagesimal numbers, sets or binary. */
@@ -119,7 +126,8 @@ function decodeYaml(text: string, source: string): ManifestEntry[] {
     }
     const value: unknown = document.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return;
-    entries.push(...decodeValue(value, location));
+    const start = lineCounter.linePos(document.contents?.range?.[0] ?? document.range[0]);
+    entries.push(...placed(decodeValue(value, location), start.line, start.col));
   });
   return entries;
 }
