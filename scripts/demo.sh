@@ -9,5 +9,5 @@ bash scripts/docker-engine.sh
 npm run -s build
 bash scripts/build-images.sh
 echo
-echo "== bosun apply --dry-run=client -f manifests/"
-node dist/cmd/bosun.js apply --dry-run=client -f manifests/
+echo "== bosun apply --dry-run=client -R -f manifests/"
+node dist/cmd/bosun.js apply --dry-run=client -R -f manifests/

@@ -1,3 +1,3 @@
 // Importing this module registers every command with the executable.
 // Each command lives in its own module and registers itself there.
-export {};
+import './apply';
