@@ -1,0 +1,443 @@
+import Docker from 'dockerode';
+import { PassThrough, Readable } from 'stream';
+import { dockerName, LABEL, podLabels } from './labels';
+import {
+  ContainerConfig,
+  ContainerRole,
+  ContainerRuntime,
+  ExecResult,
+  ImagePullError,
+  LogOptions,
+  NetworkInfo,
+  RuntimeContainer,
+  RuntimeEvent,
+  RuntimeUnavailableError,
+  RuntimeVersion,
+  SandboxConfig,
+} from './types';
+
+export interface DockerRuntimeOptions {
+  /** The node this agent is: it only ever lists or touches containers labelled with it. */
+  nodeName: string;
+  /** The image that holds a pod's namespaces. */
+  sandboxImage: string;
+  /** Labels added to everything created (e.g. the cluster name, a test run id), for cleanup. */
+  extraLabels?: Record<string, string>;
+  docker?: Docker;
+}
+
+interface DockerError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string };
+  message: string;
+}
+
+function asDockerError(error: unknown): DockerError {
+  return (error && typeof error === 'object' ? error : { message: String(error) }) as DockerError;
+}
+
+/** Connection-level failures mean the daemon is down, which the node reports as NotReady. */
+function isUnavailable(error: DockerError): boolean {
+  return ['ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNRESET', 'EACCES'].includes(error.code ?? '');
+}
+
+function daemonMessage(error: unknown): string {
+  const e = asDockerError(error);
+  return (e.json?.message ?? e.message).trim();
+}
+
+/** Rethrows daemon-unreachable errors as RuntimeUnavailableError, and passes `ignore`d status codes. */
+async function call<T>(
+  what: string,
+  action: () => Promise<T>,
+  ignore: number[] = [],
+): Promise<T | undefined> {
+  try {
+    return await action();
+  } catch (error) {
+    const e = asDockerError(error);
+    if (isUnavailable(e))
+      throw new RuntimeUnavailableError(`Docker daemon not reachable (${what}): ${e.message}`);
+    if (e.statusCode !== undefined && ignore.includes(e.statusCode)) return undefined;
+    throw new Error(`${what}: ${daemonMessage(error)}`);
+  }
+}
+
+function dockerTime(value: string | undefined): Date | undefined {
+  if (!value || value.startsWith('0001-01-01')) return undefined;
+  return new Date(value);
+}
+
+export class DockerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+  private readonly nodeName: string;
+  private readonly sandboxImage: string;
+  private readonly extraLabels: Record<string, string>;
+
+  constructor(options: DockerRuntimeOptions) {
+    this.docker = options.docker ?? new Docker();
+    this.nodeName = options.nodeName;
+    this.sandboxImage = options.sandboxImage;
+    this.extraLabels = options.extraLabels ?? {};
+  }
+
+  async version(): Promise<RuntimeVersion> {
+    const v = (await call('version', () => this.docker.version()))!;
+    return {
+      runtime: 'docker',
+      version: v.Version,
+      apiVersion: v.ApiVersion,
+      os: v.Os,
+      kernel: v.KernelVersion,
+    };
+  }
+
+  async ping(): Promise<void> {
+    await call('ping', () => this.docker.ping());
+  }
+
+  async ensureNetwork(name: string): Promise<NetworkInfo> {
+    const describe = (n: Docker.NetworkInspectInfo): NetworkInfo => ({
+      id: n.Id,
+      name: n.Name,
+      subnet: n.IPAM?.Config?.[0]?.Subnet ?? '',
+      gateway: n.IPAM?.Config?.[0]?.Gateway ?? '',
+    });
+    const existing = await call('inspect network', () => this.docker.getNetwork(name).inspect(), [404]);
+    if (existing) return describe(existing as Docker.NetworkInspectInfo);
+    // Two agents sharing a daemon may race to create it: a 409 means the other one won.
+    await call(
+      'create network',
+      () =>
+        this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          Labels: { ...this.extraLabels, [LABEL.managed]: 'true' },
+        }),
+      [409],
+    );
+    return describe(
+      (await call('inspect network', () =>
+        this.docker.getNetwork(name).inspect(),
+      )) as Docker.NetworkInspectInfo,
+    );
+  }
+
+  async imageId(image: string): Promise<string | undefined> {
+    const info = await call('inspect image', () => this.docker.getImage(image).inspect(), [404]);
+    return info?.Id;
+  }
+
+  async pullImage(image: string, signal?: AbortSignal): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(image, { abortSignal: signal });
+    } catch (error) {
+      const e = asDockerError(error);
+      if (isUnavailable(e))
+        throw new RuntimeUnavailableError(`Docker daemon not reachable (pull): ${e.message}`);
+      throw new ImagePullError(image, daemonMessage(error));
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
+        const failed = error ? daemonMessage(error) : output.find((event) => event.error)?.error;
+        if (failed) reject(new ImagePullError(image, failed));
+        else resolve();
+      });
+    });
+  }
+
+  async runSandbox(config: SandboxConfig): Promise<RuntimeContainer> {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+    for (const binding of config.portBindings) {
+      const key = `${binding.containerPort}/${binding.protocol.toLowerCase()}`;
+      exposed[key] = {};
+      (bindings[key] ??= []).push({ HostIp: binding.hostIP, HostPort: String(binding.hostPort) });
+    }
+    const container = (await call('create sandbox', () =>
+      this.docker.createContainer({
+        name: dockerName(config.pod, '', config.attempt),
+        Image: this.sandboxImage,
+        Hostname: config.hostname,
+        Labels: {
+          ...this.extraLabels,
+          ...podLabels(this.nodeName, config.pod, 'sandbox'),
+          [LABEL.restartCount]: String(config.attempt),
+        },
+        ExposedPorts: exposed,
+        HostConfig: {
+          NetworkMode: config.network,
+          PortBindings: bindings,
+          // Containers of a pod share IPC as in Kubernetes; the sandbox owns the namespace.
+          IpcMode: 'shareable',
+          Dns: config.dns?.servers,
+          DnsSearch: config.dns?.searches,
+          DnsOptions: config.dns?.options,
+          ExtraHosts: config.extraHosts?.flatMap((h) => h.hostnames.map((name) => `${name}:${h.ip}`)),
+          RestartPolicy: { Name: 'no' },
+        },
+      }),
+    ))!;
+    try {
+      await call('start sandbox', () => container.start());
+    } catch (error) {
+      await this.removeContainer(container.id);
+      throw error;
+    }
+    const sandbox = await this.inspect(container.id);
+    if (!sandbox) throw new Error(`sandbox ${container.id} vanished right after it started`);
+    return sandbox;
+  }
+
+  async createContainer(sandboxId: string, config: ContainerConfig): Promise<string> {
+    const hostConfig: Docker.HostConfig = {
+      NetworkMode: `container:${sandboxId}`,
+      IpcMode: `container:${sandboxId}`,
+      Mounts: config.mounts.map((mount): Docker.MountSettings =>
+        mount.type === 'tmpfs'
+          ? {
+              Type: 'tmpfs',
+              Source: '',
+              Target: mount.target,
+              ...(mount.sizeBytes ? { TmpfsOptions: { SizeBytes: mount.sizeBytes, Mode: 0o1777 } } : {}),
+            }
+          : { Type: mount.type, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly },
+      ),
+      RestartPolicy: { Name: 'no' },
+      Privileged: config.privileged ?? false,
+    };
+    if (config.cpuLimitMilli) hostConfig.NanoCpus = config.cpuLimitMilli * 1_000_000;
+    // Kubernetes' conversion: 1 CPU = 1024 shares, and never below the kernel's minimum of 2.
+    if (config.cpuRequestMilli)
+      hostConfig.CpuShares = Math.max(2, Math.floor((config.cpuRequestMilli * 1024) / 1000));
+    if (config.memoryLimitBytes) {
+      hostConfig.Memory = config.memoryLimitBytes;
+      // No swap: a container over its limit is OOM-killed, as in Kubernetes.
+      hostConfig.MemorySwap = config.memoryLimitBytes;
+    }
+    const container = (await call(`create container ${config.name}`, () =>
+      this.docker.createContainer({
+        name: dockerName(config.pod, config.name, config.restartCount),
+        Image: config.image,
+        Entrypoint: config.command,
+        Cmd: config.args,
+        WorkingDir: config.workingDir,
+        Env: config.env.map(([name, value]) => `${name}=${value}`),
+        User: config.user,
+        Tty: config.tty ?? false,
+        OpenStdin: config.stdin ?? false,
+        Labels: {
+          ...this.extraLabels,
+          ...podLabels(this.nodeName, config.pod, config.role),
+          [LABEL.containerName]: config.name,
+          [LABEL.restartCount]: String(config.restartCount),
+          [LABEL.specHash]: config.specHash,
+        },
+        HostConfig: hostConfig,
+      }),
+    ))!;
+    return container.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    // 304: already started, which is what was asked.
+    await call('start container', () => this.docker.getContainer(id).start(), [304]);
+  }
+
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    await call(
+      'stop container',
+      () => this.docker.getContainer(id).stop({ t: Math.max(0, Math.ceil(graceSeconds)) }),
+      [304, 404],
+    );
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await call(
+      'remove container',
+      () => this.docker.getContainer(id).remove({ force: true, v: true }),
+      [404, 409],
+    );
+  }
+
+  async inspect(id: string): Promise<RuntimeContainer | undefined> {
+    const info = await call('inspect container', () => this.docker.getContainer(id).inspect(), [404]);
+    return info ? this.describe(info) : undefined;
+  }
+
+  async listPodContainers(): Promise<RuntimeContainer[]> {
+    const summaries = (await call('list containers', () =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.node}=${this.nodeName}`] } }),
+    ))!;
+    const containers = await Promise.all(summaries.map((summary) => this.inspect(summary.Id)));
+    return containers.filter((c): c is RuntimeContainer => c !== undefined);
+  }
+
+  private describe(info: Docker.ContainerInspectInfo): RuntimeContainer {
+    const labels = info.Config.Labels ?? {};
+    const status = info.State.Status;
+    const state =
+      status === 'running' || status === 'paused' || status === 'restarting'
+        ? 'running'
+        : status === 'created'
+          ? 'created'
+          : status === 'exited' || status === 'dead'
+            ? 'exited'
+            : 'unknown';
+    const network = Object.values(info.NetworkSettings.Networks ?? {})[0];
+    return {
+      id: info.Id,
+      pod: {
+        uid: labels[LABEL.podUid] ?? '',
+        namespace: labels[LABEL.podNamespace] ?? '',
+        name: labels[LABEL.podName] ?? '',
+      },
+      role: (labels[LABEL.role] ?? 'app') as ContainerRole,
+      name: labels[LABEL.containerName] ?? '',
+      restartCount: Number(labels[LABEL.restartCount] ?? 0),
+      specHash: labels[LABEL.specHash] ?? '',
+      state,
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      error: info.State.Error ?? '',
+      createdAt: new Date(info.Created),
+      startedAt: dockerTime(info.State.StartedAt),
+      finishedAt: dockerTime(info.State.FinishedAt),
+      image: info.Config.Image,
+      imageId: info.Image,
+      ip: state === 'running' ? (network?.IPAddress ?? '') : '',
+    };
+  }
+
+  async exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult> {
+    const container = this.docker.getContainer(id);
+    const exec = (await call('exec', () =>
+      container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true }),
+    ))!;
+    const stream = (await call('exec start', () => exec.start({ hijack: true, stdin: false })))!;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const output = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    stdout.on('data', (chunk: Buffer) => output.stdout.push(chunk));
+    stderr.on('data', (chunk: Buffer) => output.stderr.push(chunk));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        new Promise<void>((resolve, reject) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', reject);
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`command timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      stream.destroy();
+    }
+    const result = (await call('exec inspect', () => exec.inspect()))!;
+    return {
+      exitCode: result.ExitCode ?? -1,
+      stdout: Buffer.concat(output.stdout).toString('utf8'),
+      stderr: Buffer.concat(output.stderr).toString('utf8'),
+    };
+  }
+
+  async logs(id: string, options: LogOptions, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
+    const container = this.docker.getContainer(id);
+    const common = {
+      stdout: true,
+      stderr: true,
+      timestamps: options.timestamps,
+      // Docker reads a missing tail as "all".
+      ...(options.tail === undefined ? {} : { tail: options.tail }),
+      since: options.sinceSeconds ? Math.floor(Date.now() / 1000) - options.sinceSeconds : 0,
+    };
+    const out = new PassThrough();
+    if (!options.follow) {
+      const buffer = (await call('logs', () => container.logs({ ...common, follow: false })))!;
+      const raw = Readable.from([buffer]);
+      this.docker.modem.demuxStream(raw, out, out);
+      raw.on('end', () => out.end());
+      return out;
+    }
+    const stream = (await call('logs', () =>
+      container.logs({ ...common, follow: true, abortSignal: signal }),
+    ))!;
+    this.docker.modem.demuxStream(stream, out, out);
+    stream.on('end', () => out.end());
+    stream.on('error', (error) => out.destroy(error));
+    signal?.addEventListener('abort', () => {
+      (stream as Readable).destroy();
+      out.end();
+    });
+    return out;
+  }
+
+  async *events(signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+    const stream = (await call('events', () =>
+      this.docker.getEvents({
+        filters: {
+          type: ['container'],
+          label: [`${LABEL.node}=${this.nodeName}`],
+          event: ['start', 'die', 'oom', 'destroy'],
+        },
+        abortSignal: signal,
+      }),
+    ))!;
+    signal.addEventListener('abort', () => (stream as Readable).destroy());
+    let pending = '';
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        pending += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (!line) continue;
+          const event = JSON.parse(line) as {
+            id: string;
+            Action: string;
+            Actor: { Attributes: Record<string, string> };
+          };
+          const labels = event.Actor.Attributes;
+          yield {
+            containerId: event.id,
+            action: event.Action as RuntimeEvent['action'],
+            role: (labels[LABEL.role] ?? 'app') as ContainerRole,
+            podUid: labels[LABEL.podUid] ?? '',
+            name: labels[LABEL.containerName] ?? '',
+          };
+        }
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    }
+  }
+
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    const existing = await call('inspect volume', () => this.docker.getVolume(name).inspect(), [404]);
+    if (existing) return;
+    await call('create volume', () =>
+      this.docker.createVolume({
+        Name: name,
+        Labels: { ...this.extraLabels, ...labels, [LABEL.managed]: 'true' },
+      }),
+    );
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await call('remove volume', () => this.docker.getVolume(name).remove({ force: true }), [404]);
+  }
+
+  async listVolumes(): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    const result = (await call('list volumes', () =>
+      this.docker.listVolumes({ filters: { label: [`${LABEL.node}=${this.nodeName}`] } }),
+    ))!;
+    return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+}
