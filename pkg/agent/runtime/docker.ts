@@ -60,7 +60,7 @@ async function call<T>(
     if (isUnavailable(e))
       throw new RuntimeUnavailableError(`Docker daemon not reachable (${what}): ${e.message}`);
     if (e.statusCode !== undefined && ignore.includes(e.statusCode)) return undefined;
-    throw new Error(`${what}: ${daemonMessage(error)}`);
+    throw new Error(`${what}: ${daemonMessage(error)}`, { cause: error });
   }
 }
 
