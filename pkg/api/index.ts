@@ -98,3 +98,5 @@ export {
 } from './meta';
 export type { HasMetadata } from './meta';
 export { IntOrPercentError, scaledValueFromIntOrPercent } from './intstr';
+export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './patch';
+export type { JsonPatchOperation } from './patch';
