@@ -1,0 +1,622 @@
+/**
+ * The Kubernetes REST surface of a master: express for the plumbing (body limits, auth,
+ * metrics, the non-resource paths), and one resource handler that parses Kubernetes paths
+ * itself and maps every verb onto the object layer (objects.ts).
+ */
+import express, { NextFunction, Request, Response } from 'express';
+import http from 'http';
+import { AddressInfo } from 'net';
+import { parse as parseYaml } from 'yaml';
+import {
+  ApiError,
+  DeleteOptions,
+  KubeObject,
+  newBadRequest,
+  newForbidden,
+  newMethodNotAllowed,
+  newNotFound,
+  newRequestEntityTooLarge,
+  newUnauthorized,
+  newUnsupportedMediaType,
+  ResourceInfo,
+  resourceFor,
+  RESOURCES,
+  Scale,
+  statusForError,
+  applyMergePatch,
+  applyJsonPatch,
+} from '../api';
+import { logger } from '../util/log';
+import { authorize, Authenticator, Identity } from './auth';
+import * as discovery from './discovery';
+import { ApiMetrics, RaftGauges } from './metrics';
+import { ListQuery, ObjectStore, PatchKind, WatchEventType } from './objects';
+import { FieldValidation } from './admission';
+import { toTable } from './tables';
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  objects: ObjectStore;
+  authenticator: Authenticator;
+  /** Raft facts for /metrics and /readyz. */
+  raft?: () => RaftGauges & { hasLeader: boolean };
+  /** Interval of BOOKMARK events on watches that allow them. */
+  bookmarkIntervalMs?: number;
+  /** Handlers of subresources served elsewhere (pods/log, pods/exec: proxied to the agent). */
+  subresources?: Partial<Record<string, SubresourceHandler>>;
+}
+
+export type SubresourceHandler = (request: ResourceRequest, req: Request, res: Response) => Promise<void>;
+
+/** A parsed resource path. */
+export interface ResourceRequest {
+  info: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  identity: Identity;
+}
+
+const log = logger('apiserver');
+
+type Locals = { identity?: Identity; verb?: string; resource?: string };
+
+function locals(res: Response): Locals {
+  return res.locals as Locals;
+}
+
+function sendStatus(res: Response, error: unknown): void {
+  const status = statusForError(error);
+  if (!(error instanceof ApiError))
+    log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
+  if (status.code === 503 || status.code === 429 || status.code === 504) {
+    res.setHeader('Retry-After', String(status.details?.retryAfterSeconds ?? 1));
+  }
+  if (!res.headersSent) res.status(status.code ?? 500).json(status);
+  else res.end();
+}
+
+function sendObject(res: Response, code: number, object: unknown, warnings: string[] = []): void {
+  // Warning headers as Kubernetes sends them: code 299, agent "-", quoted text.
+  if (warnings.length > 0)
+    res.setHeader(
+      'Warning',
+      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+    );
+  res.status(code).json(object);
+}
+
+/** kubectl asks for server-side printing with `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`. */
+function wantsTable(req: Request): boolean {
+  const accept = req.headers.accept ?? '';
+  return accept.split(',').some((type) => /;\s*as=Table/.test(type) && /;\s*g=meta\.k8s\.io/.test(type));
+}
+
+function includeObject(req: Request): 'None' | 'Metadata' | 'Object' {
+  const value = queryString(req, 'includeObject');
+  return value === 'None' || value === 'Object' ? value : 'Metadata';
+}
+
+function queryString(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function queryBool(req: Request, name: string): boolean {
+  const value = queryString(req, name);
+  return value === 'true' || value === '1';
+}
+
+function fieldValidation(req: Request): FieldValidation {
+  const value = queryString(req, 'fieldValidation');
+  if (value === undefined || value === '') return 'Warn';
+  if (value === 'Strict' || value === 'Warn' || value === 'Ignore') return value;
+  throw newBadRequest(
+    `fieldValidation must be one of "Ignore", "Warn", "Strict", not ${JSON.stringify(value)}`,
+  );
+}
+
+function isDryRun(req: Request): boolean {
+  const value = queryString(req, 'dryRun');
+  if (value === undefined || value === '') return false;
+  if (value === 'All') return true;
+  throw newBadRequest(`unsupported dryRun value ${JSON.stringify(value)}: only "All" is supported`);
+}
+
+/** The request body: JSON or YAML by content type, or undefined when there is none. */
+function parseBody(req: Request): unknown {
+  const raw = req.body as Buffer | undefined;
+  if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (type.includes('yaml')) {
+    try {
+      return parseYaml(text);
+    } catch (error) {
+      throw newBadRequest(`the request body is not valid YAML: ${(error as Error).message}`);
+    }
+  }
+  if (type.includes('json') || type === '*/*' || type === 'text/plain') {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw newBadRequest(`the request body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  throw newUnsupportedMediaType(['application/json', 'application/yaml']);
+}
+
+function patchKind(req: Request): PatchKind {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  switch (type) {
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    default:
+      throw newUnsupportedMediaType([
+        'application/json-patch+json',
+        'application/merge-patch+json',
+        'application/strategic-merge-patch+json',
+      ]);
+  }
+}
+
+/**
+ * Parses `/api/v1/...` and `/apis/{group}/{version}/...` into a resource request, or
+ * undefined for a discovery path of the group version itself.
+ */
+function parseResourcePath(
+  path: string,
+): { groupName: string; version: string; rest: string[]; watchPrefix: boolean } | undefined {
+  const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+  let groupName: string;
+  let version: string;
+  let rest: string[];
+  if (segments[0] === 'api' && segments.length >= 2) {
+    groupName = '';
+    version = segments[1];
+    rest = segments.slice(2);
+  } else if (segments[0] === 'apis' && segments.length >= 3) {
+    groupName = segments[1];
+    version = segments[2];
+    rest = segments.slice(3);
+  } else {
+    return undefined;
+  }
+  const watchPrefix = rest[0] === 'watch';
+  if (watchPrefix) rest = rest.slice(1);
+  return { groupName, version, rest, watchPrefix };
+}
+
+export class ApiServer {
+  readonly app = express();
+  readonly metrics: ApiMetrics;
+  private server: http.Server | undefined;
+  private readonly openWatches = new Set<() => void>();
+
+  constructor(private readonly options: ApiServerOptions) {
+    this.metrics = new ApiMetrics(options.raft);
+    this.app.disable('x-powered-by');
+    this.app.set('etag', false);
+    this.app.use((req, res, next) => this.measure(req, res, next));
+    this.app.get(['/healthz', '/livez'], (_req, res) => {
+      res.type('text/plain').send('ok');
+    });
+    this.app.get('/readyz', (_req, res) => {
+      const raft = options.raft?.();
+      if (raft && !raft.hasLeader) res.status(503).type('text/plain').send('no raft leader\n');
+      else res.type('text/plain').send('ok');
+    });
+    this.app.get('/version', (_req, res) => {
+      res.json(discovery.versionInfo());
+    });
+    this.app.use((req, res, next) => this.authenticate(req, res, next));
+    this.app.get('/metrics', async (_req, res) => {
+      res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    });
+    this.app.get('/api', (req, res) => {
+      res.json(
+        discovery.coreVersions(
+          req.socket.localAddress ? `${req.socket.localAddress}:${req.socket.localPort}` : '',
+        ),
+      );
+    });
+    this.app.get('/apis', (_req, res) => {
+      res.json(discovery.groupList());
+    });
+    this.app.get('/apis/:group', (req, res) => {
+      const document = discovery.group(req.params.group as string);
+      if (document) res.json(document);
+      else sendStatus(res, newNotFound({ group: '', resource: '' }, req.path));
+    });
+    this.app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
+    this.app.use((req, res) => {
+      this.handleResource(req, res).catch((error) => sendStatus(res, error));
+    });
+    // Errors from express itself (an oversized body): a Status, never a stack trace.
+    this.app.use(
+      (
+        error: Error & { type?: string; status?: number },
+        _req: Request,
+        res: Response,
+        _next: NextFunction,
+      ) => {
+        if (error.type === 'entity.too.large') {
+          sendStatus(
+            res,
+            newRequestEntityTooLarge(`the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
+          );
+        } else if (error.status && error.status < 500) {
+          sendStatus(res, newBadRequest(error.message));
+        } else {
+          sendStatus(res, error);
+        }
+      },
+    );
+  }
+
+  private measure(req: Request, res: Response, next: NextFunction): void {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const { verb = req.method.toLowerCase(), resource = '' } = locals(res);
+      this.metrics.requests.inc({ verb, resource, code: String(res.statusCode) });
+      if (verb !== 'watch') {
+        this.metrics.latency.observe({ verb, resource }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+      log.debug('request', { verb, path: req.path, code: res.statusCode, user: locals(res).identity?.user });
+    });
+    next();
+  }
+
+  private authenticate(req: Request, res: Response, next: NextFunction): void {
+    const identity = this.options.authenticator.authenticate(req.headers.authorization);
+    if (!identity) {
+      sendStatus(res, newUnauthorized('Unauthorized'));
+      return;
+    }
+    locals(res).identity = identity;
+    next();
+  }
+
+  private async handleResource(req: Request, res: Response): Promise<void> {
+    const parsed = parseResourcePath(req.path);
+    if (!parsed) throw newNotFound({ group: '', resource: '' }, req.path);
+    const { groupName, version, watchPrefix } = parsed;
+    let rest = parsed.rest;
+    if (rest.length === 0) {
+      if (req.method !== 'GET') throw newMethodNotAllowed({ group: groupName, resource: '' }, req.method);
+      const document = discovery.resourceList(groupName, version);
+      if (!document) throw newNotFound({ group: groupName, resource: '' }, req.path);
+      res.json(document);
+      return;
+    }
+    let namespace: string | undefined;
+    if (
+      rest[0] === 'namespaces' &&
+      rest.length >= 3 &&
+      resourceFor(groupName, version, rest[2])?.namespaced
+    ) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const [resourceName, name, subresource, ...extra] = rest;
+    const info = resourceFor(groupName, version, resourceName);
+    if (!info || extra.length > 0) {
+      throw newNotFound({ group: groupName, resource: resourceName }, name ?? '');
+    }
+    const identity = locals(res).identity!;
+    const request: ResourceRequest = { info, namespace, name, subresource, identity };
+    const verb = this.verbOf(req, request, watchPrefix);
+    const qualified = subresource ? `${info.resource}/${subresource}` : info.resource;
+    locals(res).verb = verb;
+    locals(res).resource = qualified;
+    if (!authorize(identity, verb, qualified)) {
+      throw newForbidden(
+        info,
+        name ?? '',
+        `User "${identity.user}" cannot ${verb} resource "${qualified}" in API group "${info.group}"${namespace ? ` in the namespace "${namespace}"` : ''}`,
+      );
+    }
+    if (subresource && !['status', 'scale', 'binding'].includes(subresource)) {
+      const handler = this.options.subresources?.[`${info.resource}/${subresource}`];
+      if (!handler) throw newNotFound(info, `${name}/${subresource}`);
+      await handler(request, req, res);
+      return;
+    }
+    if (subresource && !info.subresources.includes(subresource as 'status')) {
+      throw newNotFound(info, `${name}/${subresource}`);
+    }
+    await this.dispatch(verb, request, req, res);
+  }
+
+  private verbOf(req: Request, request: ResourceRequest, watchPrefix: boolean): string {
+    const collection = request.name === undefined;
+    switch (req.method) {
+      case 'GET':
+        return collection ? (watchPrefix || queryBool(req, 'watch') ? 'watch' : 'list') : 'get';
+      case 'POST':
+        return 'create';
+      case 'PUT':
+        return 'update';
+      case 'PATCH':
+        return 'patch';
+      case 'DELETE':
+        return collection ? 'deletecollection' : 'delete';
+      default:
+        throw newMethodNotAllowed(request.info, req.method.toLowerCase());
+    }
+  }
+
+  private async dispatch(verb: string, r: ResourceRequest, req: Request, res: Response): Promise<void> {
+    const objects = this.options.objects;
+    const { info, namespace, name, subresource } = r;
+    if (!info.verbs.includes(verb as never) && !subresource) throw newMethodNotAllowed(info, verb);
+    const write = { dryRun: isDryRun(req), fieldValidation: fieldValidation(req) };
+    if (subresource === 'scale') {
+      await this.scale(verb, r, req, res);
+      return;
+    }
+    if (subresource === 'binding') {
+      if (verb !== 'create') throw newMethodNotAllowed(info, verb);
+      const body = parseBody(req) as { target?: { name?: string } } | undefined;
+      const node = body?.target?.name;
+      if (!node) throw newBadRequest('a Binding must name its target node in target.name');
+      await objects.bind(namespace!, name!, node);
+      sendObject(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return;
+    }
+    const status = subresource === 'status' ? ('status' as const) : undefined;
+    switch (verb) {
+      case 'get': {
+        const object = await objects.get(info, namespace, name!, queryString(req, 'resourceVersion') !== '0');
+        if (wantsTable(req)) {
+          sendObject(
+            res,
+            200,
+            toTable(
+              info.kind,
+              [object],
+              { resourceVersion: object.metadata.resourceVersion },
+              includeObject(req),
+            ),
+          );
+        } else {
+          sendObject(res, 200, object);
+        }
+        return;
+      }
+      case 'list': {
+        const list = await objects.list(info, namespace, this.listQuery(req));
+        if (wantsTable(req))
+          sendObject(res, 200, toTable(info.kind, list.items, list.metadata ?? {}, includeObject(req)));
+        else sendObject(res, 200, list);
+        return;
+      }
+      case 'watch':
+        await this.watch(r, req, res);
+        return;
+      case 'create': {
+        const result = await objects.create(info, namespace, parseBody(req), write);
+        sendObject(res, 201, result.object, result.warnings);
+        return;
+      }
+      case 'update': {
+        const result = await objects.update(info, namespace, name!, parseBody(req), {
+          ...write,
+          subresource: status,
+        });
+        sendObject(res, 200, result.object, result.warnings);
+        return;
+      }
+      case 'patch': {
+        const kind = patchKind(req);
+        const result = await objects.patch(info, namespace, name!, kind, parseBody(req), {
+          ...write,
+          subresource: status,
+        });
+        sendObject(res, 200, result.object, result.warnings);
+        return;
+      }
+      case 'delete': {
+        const options = this.deleteOptions(req);
+        const result = await objects.delete(info, namespace, name!, options);
+        if (result.deleted) {
+          sendObject(res, 200, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Success',
+            details: { name, group: info.group, kind: info.resource, uid: result.object.metadata.uid },
+          });
+        } else {
+          sendObject(res, 202, result.object);
+        }
+        return;
+      }
+      case 'deletecollection':
+        sendObject(
+          res,
+          200,
+          await objects.deleteCollection(info, namespace, this.listQuery(req), this.deleteOptions(req)),
+        );
+        return;
+      default:
+        throw newMethodNotAllowed(info, verb);
+    }
+  }
+
+  private async scale(verb: string, r: ResourceRequest, req: Request, res: Response): Promise<void> {
+    const { info, namespace, name } = r;
+    const objects = this.options.objects;
+    if (verb === 'get') {
+      sendObject(res, 200, await objects.getScale(info, namespace!, name!));
+      return;
+    }
+    let scale: Scale;
+    if (verb === 'update') {
+      scale = parseBody(req) as Scale;
+    } else if (verb === 'patch') {
+      const current = await objects.getScale(info, namespace!, name!);
+      const kind = patchKind(req);
+      const body = parseBody(req);
+      scale = (kind === 'json' ? applyJsonPatch(current, body) : applyMergePatch(current, body)) as Scale;
+    } else {
+      throw newMethodNotAllowed(info, verb);
+    }
+    sendObject(
+      res,
+      200,
+      await objects.updateScale(info, namespace!, name!, scale, { dryRun: isDryRun(req) }),
+    );
+  }
+
+  private listQuery(req: Request): ListQuery {
+    const limit = queryString(req, 'limit');
+    return {
+      labelSelector: queryString(req, 'labelSelector'),
+      fieldSelector: queryString(req, 'fieldSelector'),
+      limit: limit ? Number(limit) : undefined,
+      continue: queryString(req, 'continue'),
+      resourceVersion: queryString(req, 'resourceVersion'),
+      resourceVersionMatch: queryString(req, 'resourceVersionMatch'),
+    };
+  }
+
+  private deleteOptions(req: Request): DeleteOptions {
+    const body = (parseBody(req) ?? {}) as DeleteOptions;
+    const grace = queryString(req, 'gracePeriodSeconds');
+    const policy = queryString(req, 'propagationPolicy');
+    const options: DeleteOptions = { ...body };
+    if (grace !== undefined) options.gracePeriodSeconds = Number(grace);
+    if (policy) options.propagationPolicy = policy as DeleteOptions['propagationPolicy'];
+    if (queryString(req, 'dryRun') === 'All') options.dryRun = ['All'];
+    return options;
+  }
+
+  private async watch(r: ResourceRequest, req: Request, res: Response): Promise<void> {
+    const timeoutSeconds = Number(queryString(req, 'timeoutSeconds') ?? 1800 + Math.random() * 1800);
+    const bookmarks = queryBool(req, 'allowWatchBookmarks');
+    let lastRevision = 0;
+    let open = true;
+    const pending: string[] = [];
+    const write = (line: string) => {
+      if (!open) return;
+      if (!res.headersSent) {
+        pending.push(line);
+        return;
+      }
+      // A client that reads too slowly is dropped; it resumes from its last revision.
+      if (res.writableLength > 16 * 1024 * 1024) {
+        close();
+        return;
+      }
+      res.write(line);
+    };
+    const table = wantsTable(req);
+    const include = includeObject(req);
+    const send = (type: WatchEventType | 'BOOKMARK', object: unknown) => {
+      // Table watches carry each object as a one-row Table (bookmarks stay as they are).
+      const payload =
+        table && type !== 'BOOKMARK' ? toTable(r.info.kind, [object as KubeObject], {}, include) : object;
+      write(JSON.stringify({ type, object: payload }) + '\n');
+    };
+    const timers: NodeJS.Timeout[] = [];
+    let handle: { stop(): void } | undefined;
+    const close = (reason?: Error) => {
+      if (!open) return;
+      if (reason) {
+        const status = statusForError(reason);
+        if (res.headersSent) res.write(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
+      }
+      open = false;
+      handle?.stop();
+      for (const timer of timers) clearTimeout(timer);
+      this.openWatches.delete(close);
+      this.metrics.watchers.dec({ resource: r.info.resource });
+      res.end();
+    };
+    this.metrics.watchers.inc({ resource: r.info.resource });
+    this.openWatches.add(close);
+    req.on('close', () => close());
+    try {
+      const started = await this.options.objects.watch(
+        r.info,
+        r.namespace,
+        {
+          labelSelector: queryString(req, 'labelSelector'),
+          fieldSelector: queryString(req, 'fieldSelector'),
+          resourceVersion: queryString(req, 'resourceVersion'),
+        },
+        (type, object: KubeObject) => {
+          lastRevision = Math.max(lastRevision, Number(object.metadata.resourceVersion));
+          send(type, object);
+        },
+        (reason) => close(reason),
+      );
+      handle = started.handle;
+      lastRevision = Math.max(lastRevision, started.revision);
+    } catch (error) {
+      this.openWatches.delete(close);
+      this.metrics.watchers.dec({ resource: r.info.resource });
+      open = false;
+      throw error;
+    }
+    if (!open) {
+      handle.stop();
+      return;
+    }
+    res.status(200).setHeader('Content-Type', 'application/json');
+    res.setHeader('Transfer-Encoding', 'chunked');
+    res.flushHeaders();
+    for (const line of pending.splice(0)) res.write(line);
+    timers.push(setTimeout(() => close(), timeoutSeconds * 1000));
+    if (bookmarks) {
+      const interval = this.options.bookmarkIntervalMs ?? 60_000;
+      const bookmark = () => {
+        if (!open) return;
+        // Every event up to the store's current revision has been delivered (see Storage.watch).
+        const revision = Math.max(lastRevision, this.options.objects.storage.currentRevision());
+        send('BOOKMARK', {
+          kind: r.info.kind,
+          apiVersion: r.info.apiVersion,
+          metadata: { resourceVersion: String(revision) },
+        });
+        timers.push(setTimeout(bookmark, interval));
+      };
+      timers.push(setTimeout(bookmark, interval));
+    }
+  }
+
+  /** Starts listening; resolves to the bound address. */
+  listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const server = http.createServer(this.app);
+      server.keepAliveTimeout = 65_000;
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        this.server = server;
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const close of [...this.openWatches]) close();
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+/** Resources served, for logs and status. */
+export function servedResources(): string[] {
+  return RESOURCES.map((r) => (r.group ? `${r.resource}.${r.group}` : r.resource));
+}
