@@ -1,0 +1,293 @@
+/**
+ * A TCP load balancer: accepts connections on one address and splices each to one of a set
+ * of endpoints. It is the engine of both the Service proxy (kube-proxy's job) and the front
+ * that `bosun up` puts before the masters' API ports.
+ *
+ * - Only the endpoints it is given are used; the caller gives only ready ones.
+ * - Round robin by default, or least connections; optional client-IP affinity.
+ * - A connection refused (or timed out) by an endpoint is retried on another one before any
+ *   byte is forwarded, so an endpoint that just died costs the client nothing.
+ * - Endpoints removed while connections to them are open are drained: those connections
+ *   may finish, up to `drainTimeoutMs`, then they are closed.
+ * - Half-close is passed through (allowHalfOpen), back-pressure comes from stream piping,
+ *   and idle connections are closed after `idleTimeoutMs`.
+ * - Optionally sends a PROXY protocol header (v1 or v2) so endpoints see the real client.
+ */
+import net from 'net';
+import { logger } from '../util/log';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export type BalancePolicy = 'round-robin' | 'least-connections';
+
+export interface BalancerOptions {
+  name: string;
+  policy?: BalancePolicy;
+  /** Keep a client IP on the same endpoint for this long after its last connection (0: off). */
+  affinityTimeoutMs?: number;
+  proxyProtocol?: 'v1' | 'v2';
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  drainTimeoutMs?: number;
+  /** How many endpoints a connection tries before it is given up. */
+  maxAttempts?: number;
+}
+
+export interface BalancerStats {
+  opened: number;
+  active: number;
+  failed: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface Connection {
+  client: net.Socket;
+  upstream: net.Socket;
+  endpoint: string;
+}
+
+const endpointKey = (e: Endpoint) => `${e.host}:${e.port}`;
+
+export class TcpBalancer {
+  private endpoints: Endpoint[] = [];
+  private next = 0;
+  private readonly active = new Map<string, number>();
+  private readonly connections = new Set<Connection>();
+  private readonly affinity = new Map<string, { endpoint: string; expires: number }>();
+  private readonly drainTimers = new Set<NodeJS.Timeout>();
+  private server: net.Server | undefined;
+  readonly stats: BalancerStats = { opened: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
+  private readonly log;
+
+  constructor(private readonly options: BalancerOptions) {
+    this.log = logger('proxy', { balancer: options.name });
+  }
+
+  /** Replaces the endpoint set; connections to endpoints no longer in it are drained. */
+  setEndpoints(endpoints: Endpoint[]): void {
+    this.endpoints = [...endpoints];
+    const current = new Set(this.endpoints.map(endpointKey));
+    const leaving = [...this.connections].filter((c) => !current.has(c.endpoint));
+    if (leaving.length === 0) return;
+    const timer = setTimeout(() => {
+      this.drainTimers.delete(timer);
+      for (const connection of leaving) {
+        if (!current.has(connection.endpoint)) this.closeConnection(connection);
+      }
+    }, this.options.drainTimeoutMs ?? 30_000);
+    timer.unref();
+    this.drainTimers.add(timer);
+  }
+
+  get endpointCount(): number {
+    return this.endpoints.length;
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) =>
+        this.accept(client),
+      );
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        this.server = server;
+        resolve(server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting and closes every connection. */
+  async close(): Promise<void> {
+    for (const timer of this.drainTimers) clearTimeout(timer);
+    this.drainTimers.clear();
+    for (const connection of this.connections) this.closeConnection(connection);
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private closeConnection(connection: Connection): void {
+    connection.client.destroy();
+    connection.upstream.destroy();
+  }
+
+  /** The endpoints in the order a new connection from `clientIp` should try them. */
+  private candidates(clientIp: string): Endpoint[] {
+    const endpoints = this.endpoints;
+    if (endpoints.length === 0) return [];
+    const ttl = this.options.affinityTimeoutMs ?? 0;
+    if (ttl > 0) {
+      const sticky = this.affinity.get(clientIp);
+      const found =
+        sticky && sticky.expires > Date.now()
+          ? endpoints.find((e) => endpointKey(e) === sticky.endpoint)
+          : undefined;
+      if (found) return [found, ...endpoints.filter((e) => e !== found)];
+    }
+    let first: number;
+    if (this.options.policy === 'least-connections') {
+      first = 0;
+      let least = Infinity;
+      // Ties go round robin, so equal endpoints share the load.
+      for (let i = 0; i < endpoints.length; i++) {
+        const index = (this.next + i) % endpoints.length;
+        const count = this.active.get(endpointKey(endpoints[index])) ?? 0;
+        if (count < least) {
+          least = count;
+          first = index;
+        }
+      }
+      this.next = (first + 1) % endpoints.length;
+    } else {
+      first = this.next % endpoints.length;
+      this.next = (first + 1) % endpoints.length;
+    }
+    return [...endpoints.slice(first), ...endpoints.slice(0, first)];
+  }
+
+  private accept(client: net.Socket): void {
+    this.stats.opened++;
+    const clientIp = client.remoteAddress ?? '';
+    const attempts = this.candidates(clientIp).slice(0, this.options.maxAttempts ?? 3);
+    client.on('error', () => undefined); // a reset client is normal; its upstream is closed below
+    if (attempts.length === 0) {
+      this.stats.failed++;
+      client.destroy();
+      return;
+    }
+    this.tryConnect(client, clientIp, attempts, 0);
+  }
+
+  private tryConnect(client: net.Socket, clientIp: string, attempts: Endpoint[], index: number): void {
+    const endpoint = attempts[index];
+    const upstream = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true });
+    upstream.setNoDelay(true);
+    const connectTimer = setTimeout(
+      () => upstream.destroy(new Error('connect timeout')),
+      this.options.connectTimeoutMs ?? 3000,
+    );
+    const onConnectError = (error: Error) => {
+      clearTimeout(connectTimer);
+      upstream.destroy();
+      if (client.destroyed) return;
+      if (index + 1 < attempts.length) {
+        this.log.debug('endpoint refused; trying the next', {
+          endpoint: endpointKey(endpoint),
+          error: error.message,
+        });
+        this.tryConnect(client, clientIp, attempts, index + 1);
+        return;
+      }
+      this.stats.failed++;
+      this.log.debug('no endpoint took the connection', { error: error.message });
+      client.destroy();
+    };
+    upstream.once('error', onConnectError);
+    upstream.once('connect', () => {
+      clearTimeout(connectTimer);
+      upstream.off('error', onConnectError);
+      if (client.destroyed) {
+        upstream.destroy();
+        return;
+      }
+      this.splice(client, upstream, endpointKey(endpoint), clientIp);
+    });
+  }
+
+  private splice(client: net.Socket, upstream: net.Socket, endpoint: string, clientIp: string): void {
+    const connection: Connection = { client, upstream, endpoint };
+    this.connections.add(connection);
+    this.active.set(endpoint, (this.active.get(endpoint) ?? 0) + 1);
+    this.stats.active++;
+    if ((this.options.affinityTimeoutMs ?? 0) > 0) {
+      this.affinity.set(clientIp, { endpoint, expires: Date.now() + this.options.affinityTimeoutMs! });
+    }
+    client.setNoDelay(true);
+    if (this.options.proxyProtocol) upstream.write(proxyHeader(this.options.proxyProtocol, client));
+    const idle = this.options.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      client.setTimeout(idle, () => this.closeConnection(connection));
+      upstream.setTimeout(idle, () => this.closeConnection(connection));
+    }
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      this.connections.delete(connection);
+      this.active.set(endpoint, Math.max(0, (this.active.get(endpoint) ?? 1) - 1));
+      this.stats.active--;
+      this.stats.bytesIn += client.bytesRead;
+      this.stats.bytesOut += client.bytesWritten;
+      client.destroy();
+      upstream.destroy();
+    };
+    // Piping passes each side's end on to the other (half-close). A side that has closed
+    // entirely can take no more data, so the other side is ended too; the connection is done
+    // when both have closed, or at once on an error.
+    client.on('error', finish);
+    upstream.on('error', finish);
+    let closedSides = 0;
+    const onClose = (other: net.Socket) => () => {
+      if (!other.writableEnded) other.end();
+      if (++closedSides === 2) finish();
+    };
+    client.once('close', onClose(upstream));
+    upstream.once('close', onClose(client));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  }
+}
+
+const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+
+function stripMapped(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** The PROXY protocol header naming the client and the address it connected to. */
+export function proxyHeader(version: 'v1' | 'v2', client: net.Socket): Buffer {
+  const source = stripMapped(client.remoteAddress ?? '');
+  const destination = stripMapped(client.localAddress ?? '');
+  const ipv4 = net.isIPv4(source) && net.isIPv4(destination);
+  if (version === 'v1') {
+    const family = ipv4 ? 'TCP4' : 'TCP6';
+    return Buffer.from(
+      `PROXY ${family} ${source} ${destination} ${client.remotePort} ${client.localPort}\r\n`,
+      'latin1',
+    );
+  }
+  const addresses = ipv4 ? Buffer.alloc(12) : Buffer.alloc(36);
+  if (ipv4) {
+    Buffer.from(source.split('.').map(Number)).copy(addresses, 0);
+    Buffer.from(destination.split('.').map(Number)).copy(addresses, 4);
+    addresses.writeUInt16BE(client.remotePort ?? 0, 8);
+    addresses.writeUInt16BE(client.localPort ?? 0, 10);
+  } else {
+    ipv6Bytes(source).copy(addresses, 0);
+    ipv6Bytes(destination).copy(addresses, 16);
+    addresses.writeUInt16BE(client.remotePort ?? 0, 32);
+    addresses.writeUInt16BE(client.localPort ?? 0, 34);
+  }
+  const header = Buffer.alloc(16);
+  V2_SIGNATURE.copy(header, 0);
+  header[12] = 0x21; // version 2, PROXY command
+  header[13] = ipv4 ? 0x11 : 0x21; // TCP over IPv4 or IPv6
+  header.writeUInt16BE(addresses.length, 14);
+  return Buffer.concat([header, addresses]);
+}
+
+function ipv6Bytes(address: string): Buffer {
+  const [head, tail = ''] = address.split('::');
+  const headParts = head ? head.split(':') : [];
+  const tailParts = tail ? tail.split(':') : [];
+  const parts = [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
+  const out = Buffer.alloc(16);
+  parts.forEach((part, i) => out.writeUInt16BE(parseInt(part || '0', 16), i * 2));
+  return out;
+}
