@@ -40,6 +40,8 @@ export type ManifestEntry =
       location: ManifestLocation;
       info: ResourceInfo;
       object: KubeObject;
+      /** The object exactly as written (what `apply` sends and records as last applied). */
+      raw: Record<string, unknown>;
       errors: FieldError[];
       unknownFields: string[];
     }
@@ -180,6 +182,7 @@ function decodeObject(raw: Record<string, unknown>, location: ManifestLocation):
     location,
     info: resolution.info,
     object: value as KubeObject,
+    raw,
     errors,
     unknownFields,
   };

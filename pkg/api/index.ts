@@ -98,5 +98,11 @@ export {
 } from './meta';
 export type { HasMetadata } from './meta';
 export { IntOrPercentError, scaledValueFromIntOrPercent } from './intstr';
-export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './patch';
+export {
+  applyJsonPatch,
+  applyMergePatch,
+  applyStrategicMergePatch,
+  PatchError,
+  threeWayApplyPatch,
+} from './patch';
 export type { JsonPatchOperation } from './patch';

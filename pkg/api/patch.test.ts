@@ -1,4 +1,10 @@
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError } from './patch';
+import {
+  applyJsonPatch,
+  applyMergePatch,
+  applyStrategicMergePatch,
+  PatchError,
+  threeWayApplyPatch,
+} from './patch';
 import { DeploymentSchema, PodSchema } from './types';
 
 describe('JSON merge patch (RFC 7386)', () => {
@@ -215,5 +221,79 @@ describe('strategic merge patch', () => {
         DeploymentSchema,
       ),
     ).toThrow('does not contain declared merge key: name');
+  });
+});
+
+describe('threeWayApplyPatch', () => {
+  const live = {
+    metadata: { labels: { app: 'web', team: 'x' }, annotations: { 'set-by-server': 'yes' } },
+    spec: {
+      replicas: 3,
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'web:1',
+              env: [
+                { name: 'A', value: '1' },
+                { name: 'B', value: '2' },
+              ],
+            },
+            { name: 'side', image: 's' },
+          ],
+        },
+      },
+    },
+  };
+  const original = {
+    metadata: { labels: { app: 'web', team: 'x' } },
+    spec: {
+      replicas: 3,
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'web:1',
+              env: [
+                { name: 'A', value: '1' },
+                { name: 'B', value: '2' },
+              ],
+            },
+            { name: 'side', image: 's' },
+          ],
+        },
+      },
+    },
+  };
+
+  it('changes nothing when the manifest did not change', () => {
+    const patch = threeWayApplyPatch(original, original, DeploymentSchema);
+    expect(applyStrategicMergePatch(live, patch, DeploymentSchema)).toEqual(live);
+  });
+
+  it('removes what the manifest no longer has, and keeps what the server set', () => {
+    const modified = {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'web', image: 'web:2', env: [{ name: 'A', value: '1' }] }] },
+        },
+      },
+    };
+    const result = applyStrategicMergePatch(
+      live,
+      threeWayApplyPatch(original, modified, DeploymentSchema),
+      DeploymentSchema,
+    );
+    expect(result).toEqual({
+      metadata: { labels: { app: 'web' }, annotations: { 'set-by-server': 'yes' } },
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'web', image: 'web:2', env: [{ name: 'A', value: '1' }] }] },
+        },
+      },
+    });
   });
 });

@@ -277,3 +277,46 @@ function reorder(list: Json[], order: Json[], schema: Schema | undefined): Json[
   named.sort((a, b) => position.get(keyOf(a))! - position.get(keyOf(b))!);
   return [...named, ...others];
 }
+
+// ---- three-way merge for apply ----
+
+/**
+ * The strategic merge patch that `apply` sends: what the manifest says (`modified`), plus the
+ * deletion of whatever the previously applied manifest (`original`, from the
+ * last-applied-configuration annotation) had and this one no longer has. Fields the manifest
+ * never mentioned (set by the server or by other writers) are left alone, as kubectl does.
+ */
+export function threeWayApplyPatch(
+  original: unknown,
+  modified: unknown,
+  schema: Schema | undefined,
+): JsonObject {
+  if (!isObject(modified)) throw new PatchError('an applied manifest must be an object');
+  return withDeletions(isObject(original) ? original : {}, clone(modified) as JsonObject, schema);
+}
+
+function withDeletions(original: JsonObject, patch: JsonObject, schema: Schema | undefined): JsonObject {
+  for (const [key, before] of Object.entries(original)) {
+    const fieldSchema = schema && childSchema(schema, key);
+    if (!(key in patch)) {
+      patch[key] = null;
+      continue;
+    }
+    const after = patch[key];
+    if (isObject(before) && isObject(after)) {
+      patch[key] = withDeletions(before, after, fieldSchema);
+    } else if (Array.isArray(before) && Array.isArray(after)) {
+      const mergeKey = mergeKeyOf(fieldSchema);
+      if (!mergeKey) continue; // replaced whole (or a set of primitives merged by value)
+      const items = fieldSchema?.kind === 'array' ? fieldSchema.items : undefined;
+      const list = after as Json[];
+      for (const item of before) {
+        if (!isObject(item)) continue;
+        const match = list.find((candidate) => isObject(candidate) && candidate[mergeKey] === item[mergeKey]);
+        if (match === undefined) list.push({ [mergeKey]: item[mergeKey], [DIRECTIVE]: 'delete' });
+        else list[list.indexOf(match)] = withDeletions(item, match as JsonObject, items);
+      }
+    }
+  }
+  return patch;
+}

@@ -248,18 +248,16 @@ items:
   });
 });
 
-describe('bosun apply without --dry-run=client', () => {
-  it('says it needs a cluster', async () => {
+describe('bosun apply arguments', () => {
+  it('says there is no cluster when none was started in this directory', async () => {
     for (const args of [
-      ['-f', 'manifests/'],
-      ['--dry-run=server', '-f', 'manifests/'],
-      ['--dry-run=none', '-f', 'manifests/'],
+      ['-R', '-f', 'manifests/', '--dir', '/nonexistent/.bosun'],
+      ['--dry-run=server', '-R', '-f', 'manifests/', '--dir', '/nonexistent/.bosun'],
     ]) {
       const result = await run(args);
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(
-        'error: bosun apply needs a running cluster, and bosun cannot run one yet (that comes with issue 4); ' +
-          'use --dry-run=client to decode, default and validate the manifests offline\n',
+        'error: no cluster: /nonexistent/.bosun/config does not exist. Start one with "bosun up", or pass --server and --token\n',
       );
     }
   });
@@ -282,6 +280,8 @@ describe('bosun apply without --dry-run=client', () => {
   it('shows its usage for --help', async () => {
     const result = await run(['--help']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Usage: bosun apply --dry-run=client -f FILE|DIR|- [-f ...] [-R]');
+    expect(result.stdout).toContain(
+      'Usage: bosun apply -f FILE|DIR|- [-f ...] [-R] [-n NAMESPACE] [--dry-run=none|server|client]',
+    );
   });
 });

@@ -1,32 +1,37 @@
 /**
- * `bosun apply -f FILE|DIR|-`. With `--dry-run=client` it works offline: it decodes,
- * defaults and validates every object and prints, like kubectl, `deployment.apps/web created
- * (dry run)` for each good one and, for each problem, one line
+ * `bosun apply -f FILE|DIR|-`: creates or updates every object of the manifests in the
+ * cluster, and prints, like kubectl, `deployment.apps/web created|configured|unchanged`.
+ * With `--dry-run=client` it works offline: it decodes, defaults and validates every object
+ * and prints `... created (dry run)`. Each problem is one line
  *   error: FILE: document N: KIND/NAME: FIELD: MESSAGE
  * It reads everything before it stops, so one run shows every problem; the exit code is 1 if
- * there was any. Applying to a cluster comes with the apiserver (issue 4).
+ * there was any.
  */
-import { promises as fs } from 'fs';
-import { join, resolve } from 'path';
 import { parseArgs } from 'util';
 import {
+  ApiError,
   applyDefaults,
-  decodeManifests,
+  applyStrategicMergePatch,
   FieldError,
   formatLocation,
+  fromUnstructured,
   KubeObject,
   ManifestEntry,
   objectDisplayName,
   unknownFieldMessage,
   validate,
+  threeWayApplyPatch,
   validateUpdate,
   withoutFollowUps,
 } from '../api';
+import { Client } from '../client';
+import { clusterClient, CONNECTION_OPTIONS, ConnectionFlags } from './cluster-config';
 import { CommandIO, UsageError } from './io';
 import { registerCommand } from './main';
+import { readManifests } from './manifests';
 
-const USAGE = 'bosun apply --dry-run=client -f FILE|DIR|- [-f ...] [-R] [--validate=strict|warn|ignore]';
-const MANIFEST_FILE = /\.(ya?ml|json)$/;
+const USAGE =
+  'bosun apply -f FILE|DIR|- [-f ...] [-R] [-n NAMESPACE] [--dry-run=none|server|client] [--validate=strict|warn|ignore]';
 
 type ValidationMode = 'strict' | 'warn' | 'ignore';
 
@@ -34,12 +39,9 @@ interface ApplyOptions {
   filenames: string[];
   recursive: boolean;
   validation: ValidationMode;
-}
-
-/** A file (or stdin) to read, named as the user will see it in messages. */
-interface Source {
-  name: string;
-  read(): Promise<string>;
+  dryRun: 'none' | 'server' | 'client';
+  namespace: string;
+  connection: ConnectionFlags;
 }
 
 function parseOptions(args: string[]): ApplyOptions {
@@ -52,6 +54,8 @@ function parseOptions(args: string[]): ApplyOptions {
         recursive: { type: 'boolean', short: 'R' },
         'dry-run': { type: 'string' },
         validate: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        ...CONNECTION_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -64,12 +68,6 @@ function parseOptions(args: string[]): ApplyOptions {
   if (!['none', 'server', 'client'].includes(dryRun)) {
     throw new UsageError(`Invalid dry-run value (${dryRun}). Must be "none", "server", or "client".`);
   }
-  if (dryRun !== 'client') {
-    throw new UsageError(
-      'bosun apply needs a running cluster, and bosun cannot run one yet (that comes with issue 4); ' +
-        'use --dry-run=client to decode, default and validate the manifests offline',
-    );
-  }
   const validation = (values.validate ?? 'strict') as ValidationMode;
   if (!['strict', 'warn', 'ignore'].includes(validation)) {
     throw new UsageError(`invalid --validate value "${validation}"; use strict, warn or ignore`);
@@ -77,41 +75,14 @@ function parseOptions(args: string[]): ApplyOptions {
   const filenames = values.filename ?? [];
   if (filenames.length === 0)
     throw new UsageError(`must specify at least one -f FILE|DIR|-\nUsage: ${USAGE}`);
-  return { filenames, recursive: values.recursive ?? false, validation };
-}
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The files one `-f` names: the file, or a directory's manifest files (sorted; subdirectories with -R). */
-async function expand(filename: string, options: ApplyOptions, io: CommandIO): Promise<Source[]> {
-  if (filename === '-') return [{ name: '-', read: () => readStream(io.stdin) }];
-  const absolute = resolve(io.cwd, filename);
-  const stat = await fs.stat(absolute).catch(() => undefined);
-  if (!stat) throw new MissingPathError(filename);
-  if (!stat.isDirectory()) return [{ name: filename, read: () => fs.readFile(absolute, 'utf8') }];
-  const entries = (await fs.readdir(absolute, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  );
-  const sources: Source[] = [];
-  for (const entry of entries) {
-    const child = join(filename, entry.name);
-    if (entry.isDirectory()) {
-      if (options.recursive) sources.push(...(await expand(child, options, io)));
-    } else if (MANIFEST_FILE.test(entry.name)) {
-      sources.push({ name: child, read: () => fs.readFile(resolve(io.cwd, child), 'utf8') });
-    }
-  }
-  return sources;
-}
-
-class MissingPathError extends Error {
-  constructor(readonly path: string) {
-    super(`the path ${JSON.stringify(path)} does not exist`);
-  }
+  return {
+    filenames,
+    recursive: values.recursive ?? false,
+    validation,
+    dryRun: dryRun as ApplyOptions['dryRun'],
+    namespace: values.namespace ?? 'default',
+    connection: { server: values.server, token: values.token, dir: values.dir },
+  };
 }
 
 /** Reports of one run: errors and warnings go to stderr as they come, results to stdout. */
@@ -180,34 +151,111 @@ function checkEntry(entry: ManifestEntry, options: ApplyOptions, report: Report,
 export async function runApply(args: string[], io: CommandIO): Promise<number> {
   const options = parseOptions(args);
   const report = new Report(io);
-  const seen: Seen = new Map();
-  for (const filename of options.filenames) {
-    let sources: Source[];
+  const entries = await readManifests(options.filenames, options, io, (message) => report.error(message));
+  if (options.dryRun === 'client') {
+    const seen: Seen = new Map();
+    for (const entry of entries) checkEntry(entry, options, report, seen);
+  } else {
+    const client = await clusterClient(io, options.connection);
     try {
-      sources = await expand(filename, options, io);
-    } catch (error) {
-      if (!(error instanceof MissingPathError)) throw error;
-      report.error(error.message);
-      continue;
-    }
-    for (const source of sources) {
-      let text: string;
-      try {
-        text = await source.read();
-      } catch (error) {
-        report.error(`${source.name}: ${(error as Error).message}`);
-        continue;
-      }
-      for (const entry of decodeManifests(text, source.name)) checkEntry(entry, options, report, seen);
+      for (const entry of entries) await applyEntry(client, entry, options, report);
+    } finally {
+      client.close();
     }
   }
   if (report.objects === 0 && report.errors === 0) report.error('no objects passed to apply');
   return report.errors > 0 ? 1 : 0;
 }
 
+/** The annotation kubectl keeps the last applied manifest in; bosun uses the same, so the two interoperate. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Applies one manifest like `kubectl apply`: create it when absent; else patch the live
+ * object with what the manifest says plus the removal of what the last applied manifest had
+ * and this one has not (a strategic merge patch), or do nothing when that changes nothing.
+ */
+async function applyEntry(
+  client: Client,
+  entry: ManifestEntry,
+  options: ApplyOptions,
+  report: Report,
+): Promise<void> {
+  const where = formatLocation(entry.location);
+  if (entry.type !== 'object') {
+    checkEntry(entry, options, report, new Map());
+    return;
+  }
+  report.objects += 1;
+  const { info, raw } = entry;
+  const manifest = structuredClone(raw) as {
+    metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  };
+  manifest.metadata ??= {};
+  const name = manifest.metadata.name;
+  if (!name) {
+    report.error(
+      `${where}: ${info.kind}: metadata.name: Required value: apply needs a name; generateName only works with create`,
+    );
+    return;
+  }
+  const namespace = info.namespaced ? (manifest.metadata.namespace ?? options.namespace) : undefined;
+  if (info.namespaced) manifest.metadata.namespace = namespace;
+  const { [LAST_APPLIED]: _previous, ...annotations } = manifest.metadata.annotations ?? {};
+  manifest.metadata.annotations = {
+    ...annotations,
+    [LAST_APPLIED]:
+      JSON.stringify({
+        ...manifest,
+        metadata: {
+          ...manifest.metadata,
+          annotations: Object.keys(annotations).length ? annotations : undefined,
+        },
+      }) + '\n',
+  };
+  const resource = client.resource(info.kind);
+  const display = objectDisplayName(info, name);
+  const suffix = options.dryRun === 'server' ? ' (server dry run)' : '';
+  const write = { dryRun: options.dryRun === 'server', fieldValidation: VALIDATION[options.validation] };
+  try {
+    let live: KubeObject | undefined;
+    try {
+      live = (await resource.get(namespace, name)) as KubeObject;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 404)) throw error;
+    }
+    if (!live) {
+      await resource.create(manifest as never, write);
+      report.result(`${display} created${suffix}`);
+      return;
+    }
+    const lastApplied = live.metadata.annotations?.[LAST_APPLIED];
+    const original = lastApplied ? (JSON.parse(lastApplied) as unknown) : {};
+    const patch = threeWayApplyPatch(original, manifest, info.schema);
+    // Compared after defaulting, so "0.5" written where the server keeps "500m" is no change.
+    const normalize = (object: unknown) =>
+      JSON.stringify(applyDefaults(fromUnstructured(info.schema, object).value as KubeObject));
+    if (normalize(applyStrategicMergePatch(live, patch, info.schema)) === normalize(live)) {
+      report.result(`${display} unchanged${suffix}`);
+      return;
+    }
+    await resource.patch(namespace, name, patch, 'strategic', write);
+    report.result(`${display} configured${suffix}`);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    report.error(`${where}: ${info.kind}/${name}: ${error.message}`);
+  }
+}
+
+const VALIDATION: Record<ValidationMode, 'Strict' | 'Warn' | 'Ignore'> = {
+  strict: 'Strict',
+  warn: 'Warn',
+  ignore: 'Ignore',
+};
+
 registerCommand({
   name: 'apply',
-  summary: 'Apply manifests; today offline only: --dry-run=client decodes, defaults and validates them',
+  summary: 'Create or update objects from manifests (--dry-run=client checks them offline)',
   usage: USAGE,
   run: runApply,
 });

@@ -1,3 +1,6 @@
 // Importing this module registers every command with the executable.
 // Each command lives in its own module and registers itself there.
 import './apply';
+import './get';
+import './delete';
+import './scale';
