@@ -1,9 +1,6 @@
 /** Discovery documents (/api, /apis, /api/v1, /apis/apps/v1, ...) built from pkg/api's registry. */
 import { RESOURCES, ResourceInfo } from '../api';
-import { bosunVersion } from '../util/version';
-
-/** The Kubernetes version bosun's API corresponds to (kubectl warns beyond one minor version of skew). */
-export const KUBERNETES_MINOR = '32';
+import { bosunVersion, KUBERNETES_MINOR } from '../util/version';
 
 export function versionInfo(): Record<string, string> {
   return {

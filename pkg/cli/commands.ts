@@ -4,3 +4,4 @@ import './apply';
 import './get';
 import './delete';
 import './scale';
+import './agent';

@@ -14,3 +14,5 @@ export { delay, errorFromResponse, Transport } from './transport';
 export type { Method, RequestOptions, StreamResponse, TransportOptions } from './transport';
 export { WorkQueue } from './workqueue';
 export type { WorkQueueOptions } from './workqueue';
+export { EventRecorder } from './events';
+export type { EventSource, EventType } from './events';

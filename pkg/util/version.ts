@@ -18,3 +18,11 @@ export function bosunVersion(): string {
     dir = parent;
   }
 }
+
+/** The Kubernetes minor version bosun's API corresponds to (kubectl warns beyond one minor version of skew). */
+export const KUBERNETES_MINOR = '32';
+
+/** What agents report as their kubelet version, as Kubernetes nodes do (`kubectl get nodes` VERSION). */
+export function kubeletVersion(): string {
+  return `v1.${KUBERNETES_MINOR}.0-bosun.${bosunVersion()}`;
+}

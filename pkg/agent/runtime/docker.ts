@@ -267,9 +267,10 @@ export class DockerRuntime implements ContainerRuntime {
     return info ? this.describe(info) : undefined;
   }
 
-  async listPodContainers(): Promise<RuntimeContainer[]> {
+  async listPodContainers(podUid?: string): Promise<RuntimeContainer[]> {
+    const label = [`${LABEL.node}=${this.nodeName}`, ...(podUid ? [`${LABEL.podUid}=${podUid}`] : [])];
     const summaries = (await call('list containers', () =>
-      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.node}=${this.nodeName}`] } }),
+      this.docker.listContainers({ all: true, filters: { label } }),
     ))!;
     const containers = await Promise.all(summaries.map((summary) => this.inspect(summary.Id)));
     return containers.filter((c): c is RuntimeContainer => c !== undefined);

@@ -181,8 +181,8 @@ export interface ContainerRuntime {
   /** Removes a container (and its anonymous volumes); a container already gone is fine. */
   removeContainer(id: string): Promise<void>;
   inspect(id: string): Promise<RuntimeContainer | undefined>;
-  /** Every sandbox and container of this node, running or not. */
-  listPodContainers(): Promise<RuntimeContainer[]>;
+  /** Every sandbox and container of this node (or of one pod of it), running or not. */
+  listPodContainers(podUid?: string): Promise<RuntimeContainer[]>;
 
   exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;
   logs(id: string, options: LogOptions, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;

@@ -1,0 +1,104 @@
+/** `bosun agent`: runs one worker node (bosun's kubelet) against the cluster's masters. */
+import { resolve } from 'path';
+import { parseArgs } from 'util';
+import { parseQuantity } from '../api';
+import { Agent } from '../agent/agent';
+import { RestartBackoff } from '../agent/backoff';
+import { DockerRuntime } from '../agent/runtime/docker';
+import { Client } from '../client';
+import { CommandIO, UsageError } from './io';
+import { registerCommand } from './main';
+
+const USAGE =
+  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--backoff-initial 10s]';
+
+function duration(value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
+  if (!match) throw new UsageError(`invalid duration "${value}": use e.g. 500ms, 10s, 1m`);
+  const n = Number(match[1]);
+  return match[2] === 'ms' ? n : match[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+async function runAgent(args: string[], io: CommandIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        name: { type: 'string' },
+        server: { type: 'string' },
+        token: { type: 'string' },
+        address: { type: 'string' },
+        cpus: { type: 'string' },
+        memory: { type: 'string' },
+        'max-pods': { type: 'string' },
+        data: { type: 'string' },
+        network: { type: 'string' },
+        'allow-host-path': { type: 'boolean' },
+        label: { type: 'string', multiple: true },
+        dns: { type: 'string' },
+        'cluster-domain': { type: 'string' },
+        'backoff-initial': { type: 'string' },
+        'docker-label': { type: 'string', multiple: true },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nUsage: ${USAGE}`);
+  }
+  const v = parsed.values;
+  const token = v.token ?? io.env.BOSUN_TOKEN;
+  if (!v.name || !v.server || !token)
+    throw new UsageError(`--name, --server and --token are required\nUsage: ${USAGE}`);
+  const pairs = (list: string[] | undefined, flag: string) =>
+    Object.fromEntries(
+      (list ?? []).map((pair) => {
+        const at = pair.indexOf('=');
+        if (at <= 0) throw new UsageError(`--${flag} takes key=value, not "${pair}"`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+    );
+  const domain = v['cluster-domain'] ?? 'cluster.local';
+  const client = new Client({ servers: v.server.split(','), token, userAgent: `bosun-agent/${v.name}` });
+  const runtime = new DockerRuntime({
+    nodeName: v.name,
+    sandboxImage: 'bosun/pause:local',
+    extraLabels: pairs(v['docker-label'], 'docker-label'),
+  });
+  const initial = duration(v['backoff-initial'], 10_000);
+  const agent = new Agent({
+    name: v.name,
+    client,
+    runtime,
+    address: v.address ?? '127.0.0.1',
+    cpus: v.cpus === undefined ? undefined : Number(v.cpus),
+    memory: v.memory === undefined ? undefined : Number(parseQuantity(v.memory).value()),
+    maxPods: v['max-pods'] === undefined ? undefined : Number(v['max-pods']),
+    dataDir: resolve(io.cwd, v.data ?? `.bosun/agents/${v.name}`),
+    network: v.network ?? 'bosun',
+    allowHostPath: v['allow-host-path'] ?? false,
+    dns: v.dns ? { servers: [v.dns], searches: [`svc.${domain}`, domain], options: ['ndots:5'] } : undefined,
+    token,
+    labels: pairs(v.label, 'label'),
+    backoff: new RestartBackoff(initial, Math.max(initial, 300_000)),
+  });
+  await agent.start();
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  agent.log.info('agent stopping');
+  await agent.stop();
+  client.close();
+  return 0;
+}
+
+registerCommand({
+  name: 'agent',
+  summary: 'Run a worker node that starts pods through Docker',
+  usage: USAGE,
+  run: runAgent,
+});

@@ -1,0 +1,143 @@
+/**
+ * Records v1 Events about objects, as Kubernetes components do: one Event per distinct
+ * (object, type, reason, message) within a window, whose `count` and `lastTimestamp` grow when
+ * it happens again, so `describe` shows "BackOff (x12 over 5m)" instead of twelve lines.
+ * Recording never blocks or fails the caller: writes happen in the background in order.
+ */
+import { ApiError, KubeObject } from '../api';
+import { logger } from '../util/log';
+import { Client } from './client';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventSource {
+  component: string;
+  host?: string;
+}
+
+interface Involved {
+  kind: string;
+  apiVersion: string;
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+interface Recorded {
+  name: string;
+  namespace: string;
+  count: number;
+  firstTimestamp: string;
+  lastSeen: number;
+}
+
+const DEDUP_WINDOW_MS = 10 * 60 * 1000;
+const MAX_REMEMBERED = 4096;
+
+const log = logger('events');
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class EventRecorder {
+  private readonly recent = new Map<string, Recorded>();
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly client: Client,
+    private readonly source: EventSource,
+  ) {}
+
+  /** Records an event about `object`, with an optional fieldPath (`spec.containers{web}`). */
+  event(
+    object: Pick<KubeObject, 'kind' | 'apiVersion' | 'metadata'>,
+    type: EventType,
+    reason: string,
+    message: string,
+    fieldPath?: string,
+  ): void {
+    const involved: Involved = {
+      kind: object.kind,
+      apiVersion: object.apiVersion,
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+      uid: object.metadata.uid,
+      resourceVersion: object.metadata.resourceVersion,
+    };
+    // Keep the backlog bounded: a component in a tight failure loop must not grow memory.
+    if (this.pending > 1000) return;
+    this.pending++;
+    this.queue = this.queue
+      .then(() => this.write(involved, type, reason, message, fieldPath))
+      .catch((error: unknown) => {
+        log.warn('could not record event', {
+          reason,
+          object: `${involved.namespace}/${involved.name}`,
+          error: (error as Error).message,
+        });
+      })
+      .finally(() => {
+        this.pending--;
+      });
+  }
+
+  /** Resolves when every event recorded so far has been written (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.queue;
+  }
+
+  private async write(
+    involved: Involved,
+    type: EventType,
+    reason: string,
+    message: string,
+    fieldPath?: string,
+  ): Promise<void> {
+    const namespace = involved.namespace || 'default';
+    const key = [
+      involved.uid ?? `${namespace}/${involved.name}`,
+      fieldPath ?? '',
+      type,
+      reason,
+      message,
+    ].join('\u0000');
+    const events = this.client.resource('Event');
+    const timestamp = now();
+    const seen = this.recent.get(key);
+    if (seen && Date.now() - seen.lastSeen < DEDUP_WINDOW_MS) {
+      seen.count++;
+      seen.lastSeen = Date.now();
+      try {
+        await events.patch(seen.namespace, seen.name, { count: seen.count, lastTimestamp: timestamp });
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 404)) throw error;
+        // Deleted meanwhile (namespace cleanup, TTL): record it afresh below.
+      }
+    }
+    const name = `${involved.name ?? 'unknown'}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;
+    await events.create({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      involvedObject: { ...involved, ...(fieldPath ? { fieldPath } : {}) },
+      reason,
+      message,
+      type,
+      source: this.source,
+      count: 1,
+      firstTimestamp: timestamp,
+      lastTimestamp: timestamp,
+      reportingComponent: this.source.component,
+      reportingInstance: this.source.host ?? '',
+    } as never);
+    this.recent.set(key, { name, namespace, count: 1, firstTimestamp: timestamp, lastSeen: Date.now() });
+    if (this.recent.size > MAX_REMEMBERED) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+  }
+}
