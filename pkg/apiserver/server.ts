@@ -45,6 +45,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Handlers of subresources served elsewhere (pods/log, pods/exec: proxied to the agent). */
   subresources?: Partial<Record<string, SubresourceHandler>>;
+  /** The master's internal endpoints, mounted at /bosun/v1 behind the same authentication. */
+  internal?: express.Router;
 }
 
 export type SubresourceHandler = (request: ResourceRequest, req: Request, res: Response) => Promise<void>;
@@ -198,6 +200,10 @@ export class ApiServer {
   private server: http.Server | undefined;
   private readonly openWatches = new Set<() => void>();
 
+  get objects(): ObjectStore {
+    return this.options.objects;
+  }
+
   constructor(private readonly options: ApiServerOptions) {
     this.metrics = new ApiMetrics(options.raft);
     this.app.disable('x-powered-by');
@@ -215,6 +221,7 @@ export class ApiServer {
       res.json(discovery.versionInfo());
     });
     this.app.use((req, res, next) => this.authenticate(req, res, next));
+    if (options.internal) this.app.use('/bosun/v1', options.internal);
     this.app.get('/metrics', async (_req, res) => {
       res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });

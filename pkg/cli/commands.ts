@@ -5,3 +5,4 @@ import './get';
 import './delete';
 import './scale';
 import './agent';
+import './master';
