@@ -29,6 +29,8 @@ export interface AgentRecord extends ProcessRecord {
 export interface ClusterConfig {
   version: 1;
   dir: string;
+  /** Labels the cluster's Docker containers and names its network. */
+  clusterId: string;
   /** The front: the one API address that survives any one master's death (the kubeconfig's server). */
   server: string;
   front?: ProcessRecord & { address: string };
@@ -62,8 +64,11 @@ export async function writeClusterConfig(config: ClusterConfig): Promise<void> {
   await fs.rename(`${path}.tmp`, path);
 }
 
-/** The kubeconfig for kubectl and the official clients: one cluster, one admin user, the front as server. */
-export function kubeconfig(config: ClusterConfig, name = 'bosun'): string {
+/**
+ * The kubeconfig for kubectl and the official clients: one cluster (the front, over TLS with
+ * the cluster's own certificate as its authority), one admin user.
+ */
+export function kubeconfig(config: ClusterConfig, certificate: Buffer, name = 'bosun'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -71,6 +76,7 @@ export function kubeconfig(config: ClusterConfig, name = 'bosun'): string {
     `- name: ${name}`,
     '  cluster:',
     `    server: ${config.server}`,
+    `    certificate-authority-data: ${certificate.toString('base64')}`,
     'users:',
     `- name: ${name}-admin`,
     '  user:',

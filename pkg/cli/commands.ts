@@ -6,3 +6,5 @@ import './delete';
 import './scale';
 import './agent';
 import './master';
+import './front';
+import './cluster';

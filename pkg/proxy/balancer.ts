@@ -14,6 +14,7 @@
  * - Optionally sends a PROXY protocol header (v1 or v2) so endpoints see the real client.
  */
 import net from 'net';
+import tls from 'tls';
 import { logger } from '../util/log';
 
 export interface Endpoint {
@@ -34,6 +35,8 @@ export interface BalancerOptions {
   drainTimeoutMs?: number;
   /** How many endpoints a connection tries before it is given up. */
   maxAttempts?: number;
+  /** Terminate TLS here (the API front): clients speak TLS, endpoints plain TCP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface BalancerStats {
@@ -89,9 +92,14 @@ export class TcpBalancer {
 
   listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) =>
-        this.accept(client),
-      );
+      const server = this.options.tls
+        ? tls.createServer({ ...this.options.tls, allowHalfOpen: true }, (client) => {
+            client.pause();
+            this.accept(client);
+          })
+        : net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => this.accept(client));
+      // A client that fails the TLS handshake is its own problem, not the proxy's.
+      server.on('tlsClientError', () => undefined);
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);

@@ -11,6 +11,8 @@ import { Endpoint, TcpBalancer } from './balancer';
  */
 export interface FrontOptions {
   backends: Endpoint[];
+  /** Serve TLS (what kubectl needs to send its token). */
+  tls?: { cert: Buffer; key: Buffer };
   checkIntervalMs?: number;
   checkTimeoutMs?: number;
 }
@@ -32,11 +34,12 @@ function healthy(endpoint: Endpoint, timeoutMs: number): Promise<boolean> {
 }
 
 export class ApiFront {
-  readonly balancer = new TcpBalancer({ name: 'api-front', drainTimeoutMs: 60_000 });
+  readonly balancer: TcpBalancer;
   private timer: NodeJS.Timeout | undefined;
   private healthyKeys = '';
 
   constructor(private readonly options: FrontOptions) {
+    this.balancer = new TcpBalancer({ name: 'api-front', drainTimeoutMs: 60_000, tls: options.tls });
     // Until the first check, every master is a candidate (refused connections are retried).
     this.balancer.setEndpoints(options.backends);
   }

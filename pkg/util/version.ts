@@ -26,3 +26,20 @@ export const KUBERNETES_MINOR = '32';
 export function kubeletVersion(): string {
   return `v1.${KUBERNETES_MINOR}.0-bosun.${bosunVersion()}`;
 }
+
+/** The path of the built `bosun` executable (dist/cmd/bosun.js), to start masters and agents with. */
+export function bosunExecutable(): string {
+  let dir = __dirname;
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (
+      existsSync(candidate) &&
+      (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'bosun'
+    ) {
+      return join(dir, 'dist', 'cmd', 'bosun.js');
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the bosun installation (package.json)');
+    dir = parent;
+  }
+}

@@ -1,0 +1,583 @@
+/**
+ * `bosun up | down | status | kill | start`: a whole local cluster as background processes on
+ * loopback — masters, the API front (the kubeconfig's one address), and agents.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import { closeSync, openSync, promises as fs } from 'fs';
+import net from 'net';
+import { join } from 'path';
+import { parseArgs } from 'util';
+import Docker from 'dockerode';
+import { Client } from '../client';
+import { ensureSelfSignedCertificate } from '../util/tls';
+import { bosunExecutable } from '../util/version';
+import {
+  AgentRecord,
+  ClusterConfig,
+  clusterDir,
+  kubeconfig,
+  MasterRecord,
+  ProcessRecord,
+  readClusterConfig,
+  writeClusterConfig,
+} from './cluster-config';
+import { CommandIO, UsageError } from './io';
+import { registerCommand } from './main';
+import { formatColumns } from './printers';
+
+export const CLUSTER_LABEL = 'bosun.cluster';
+
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function alive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a bosun process in the background, detached, its output appended to its log. */
+function launch(record: ProcessRecord): number {
+  const out = openSync(record.log, 'a');
+  const child: ChildProcess = spawn(process.execPath, [bosunExecutable(), ...record.args], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, BOSUN_LOG_LEVEL: process.env.BOSUN_LOG_LEVEL ?? 'info' },
+  });
+  closeSync(out);
+  child.unref();
+  return child.pid ?? 0;
+}
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  onWait?: () => void,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline)
+      throw new UsageError(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    onWait?.();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+interface MasterStatus {
+  role: string;
+  leader: string;
+  term: number;
+  commit: number;
+  applied: number;
+}
+
+async function masterStatus(
+  master: MasterRecord,
+  token: string,
+  timeoutMs = 500,
+): Promise<MasterStatus | undefined> {
+  const response = await fetch(`${master.api}/bosun/v1/status`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return response.ok ? ((await response.json()) as MasterStatus) : undefined;
+}
+
+function clusterNetwork(config: ClusterConfig): string {
+  return `bosun-${config.clusterId}`;
+}
+
+function masterArgs(config: ClusterConfig, m: MasterRecord): string[] {
+  const peers = config.masters.map((x) => `${x.name}=${x.peer}`).join(',');
+  return [
+    'master',
+    '--name',
+    m.name,
+    '--data',
+    m.data,
+    '--peers',
+    peers,
+    '--api',
+    m.api.replace(/^http:\/\//, ''),
+    '--secret-file',
+    join(config.dir, 'secret'),
+    '--tokens-file',
+    join(config.dir, 'tokens.json'),
+  ];
+}
+
+function agentArgs(config: ClusterConfig, a: AgentRecord): string[] {
+  return [
+    'agent',
+    '--name',
+    a.name,
+    '--server',
+    config.masters.map((m) => m.api).join(','),
+    '--token',
+    config.nodeTokens[a.name],
+    '--address',
+    a.address,
+    '--data',
+    join(config.dir, 'agents', a.name),
+    '--network',
+    clusterNetwork(config),
+    '--docker-label',
+    `${CLUSTER_LABEL}=${config.clusterId}`,
+  ];
+}
+
+async function runUp(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      masters: { type: 'string' },
+      agents: { type: 'string' },
+      dir: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+    strict: true,
+  });
+  const started = Date.now();
+  const dir = clusterDir(io, values.dir);
+  const progress = (line: string) => {
+    if (!values.quiet) io.stderr.write(`${line}\n`);
+  };
+  let config = await readClusterConfig(dir);
+  if (config) {
+    const running = [...config.masters, ...config.agents, ...(config.front ? [config.front] : [])].filter(
+      (p) => alive(p.pid),
+    );
+    if (running.length > 0) {
+      throw new UsageError(
+        `a cluster is already running in ${dir} (${running.map((p) => p.name).join(', ')}): see "bosun status", or stop it with "bosun down"`,
+      );
+    }
+    progress(`restarting the cluster in ${dir} from its data`);
+  } else {
+    const masters = Number(values.masters ?? 3);
+    const agents = Number(values.agents ?? 0);
+    if (!Number.isInteger(masters) || masters < 1 || masters > 7)
+      throw new UsageError('--masters must be 1 to 7');
+    if (!Number.isInteger(agents) || agents < 0 || agents > 20)
+      throw new UsageError('--agents must be 0 to 20');
+    await fs.mkdir(join(dir, 'logs'), { recursive: true });
+    const masterRecords: MasterRecord[] = [];
+    for (let i = 1; i <= masters; i++) {
+      masterRecords.push({
+        name: `m${i}`,
+        pid: 0,
+        args: [],
+        log: join(dir, 'logs', `m${i}.log`),
+        api: `http://127.0.0.1:${await freePort()}`,
+        peer: `127.0.0.1:${await freePort()}`,
+        data: join(dir, `m${i}`),
+      });
+    }
+    const agentRecords: AgentRecord[] = Array.from({ length: agents }, (_, i) => ({
+      name: `node-${i + 1}`,
+      pid: 0,
+      args: [],
+      log: join(dir, 'logs', `node-${i + 1}.log`),
+      // Each agent its own loopback address, so host ports of pods on different nodes never clash.
+      address: `127.0.1.${i + 1}`,
+    }));
+    const frontPort = await freePort();
+    config = {
+      version: 1,
+      dir,
+      clusterId: randomBytes(3).toString('hex'),
+      server: `https://127.0.0.1:${frontPort}`,
+      front: {
+        name: 'front',
+        pid: 0,
+        args: [],
+        log: join(dir, 'logs', 'front.log'),
+        address: `127.0.0.1:${frontPort}`,
+      },
+      masters: masterRecords,
+      agents: agentRecords,
+      adminToken: randomBytes(24).toString('hex'),
+      readonlyToken: randomBytes(24).toString('hex'),
+      clusterSecret: randomBytes(32).toString('hex'),
+      nodeTokens: Object.fromEntries(agentRecords.map((a) => [a.name, randomBytes(24).toString('hex')])),
+    };
+    await fs.writeFile(join(dir, 'secret'), config.clusterSecret + '\n', { mode: 0o600 });
+    await fs.writeFile(
+      join(dir, 'tokens.json'),
+      JSON.stringify({ admin: config.adminToken, readonly: config.readonlyToken, nodes: config.nodeTokens }) +
+        '\n',
+      { mode: 0o600 },
+    );
+  }
+  const cluster = config;
+  const certificate = await ensureSelfSignedCertificate(join(dir, 'tls'));
+  for (const m of cluster.masters) {
+    m.args = masterArgs(cluster, m);
+    m.pid = launch(m);
+  }
+  if (cluster.front) {
+    cluster.front.args = [
+      'front',
+      '--listen',
+      cluster.front.address,
+      '--backends',
+      cluster.masters.map((m) => m.api.replace(/^http:\/\//, '')).join(','),
+      '--tls-cert',
+      certificate.cert,
+      '--tls-key',
+      certificate.key,
+    ];
+    cluster.front.pid = launch(cluster.front);
+  }
+  await writeClusterConfig(cluster);
+  await fs.writeFile(join(dir, 'kubeconfig'), kubeconfig(cluster, await fs.readFile(certificate.cert)), {
+    mode: 0o600,
+  });
+  progress(`started ${cluster.masters.length} masters; waiting for a leader`);
+
+  const leader = await waitFor(
+    'a leader and every master answering',
+    async () => {
+      const statuses = await Promise.all(cluster.masters.map((m) => masterStatus(m, cluster.adminToken)));
+      const leaders = new Set(statuses.map((s) => s?.leader));
+      if (statuses.some((s) => !s) || leaders.size !== 1 || !statuses[0]!.leader) return undefined;
+      return statuses[0]!.leader;
+    },
+    30_000,
+  );
+  const client = new Client({
+    servers: cluster.masters.map((m) => m.api),
+    token: cluster.adminToken,
+    retryForMs: 2000,
+  });
+  try {
+    await waitFor('the API', () => client.resource('Namespace').get(undefined, 'default'), 30_000);
+    if (cluster.agents.length > 0) {
+      await ensureDocker();
+      for (const a of cluster.agents) {
+        a.args = agentArgs(cluster, a);
+        a.pid = launch(a);
+      }
+      await writeClusterConfig(cluster);
+      progress(
+        `leader ${leader} elected; started ${cluster.agents.length} agents, waiting for their nodes to be Ready`,
+      );
+      await waitFor(
+        'every node to be Ready',
+        async () => {
+          const nodes = await client.resource('Node').list();
+          const ready = nodes.items.filter((n) =>
+            n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          );
+          return cluster.agents.every((a) => ready.some((n) => n.metadata.name === a.name))
+            ? true
+            : undefined;
+        },
+        60_000,
+      );
+    }
+  } finally {
+    client.close();
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  io.stdout.write(
+    [
+      `cluster up in ${seconds} s: ${cluster.masters.length} masters (leader ${leader})${cluster.agents.length ? `, ${cluster.agents.length} agents` : ''}`,
+      `API: ${cluster.server}   (masters: ${cluster.masters.map((m) => m.api.replace('http://', '')).join(', ')})`,
+      `kubectl: export KUBECONFIG=${join(dir, 'kubeconfig')}`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+async function ensureDocker(): Promise<void> {
+  try {
+    await new Docker().ping();
+  } catch (error) {
+    throw new UsageError(
+      `agents need a Docker daemon, and none answers (${(error as Error).message}); start one (bash scripts/docker-engine.sh) or run with --agents 0`,
+    );
+  }
+}
+
+function everyProcess(config: ClusterConfig): ProcessRecord[] {
+  return [...config.agents, ...(config.front ? [config.front] : []), ...config.masters];
+}
+
+async function stopProcess(record: ProcessRecord, signal: NodeJS.Signals, timeoutMs = 10_000): Promise<void> {
+  if (!alive(record.pid)) return;
+  try {
+    process.kill(record.pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (alive(record.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  if (alive(record.pid)) process.kill(record.pid, 'SIGKILL');
+}
+
+async function loadConfig(io: CommandIO, dirFlag: string | undefined): Promise<ClusterConfig> {
+  const config = await readClusterConfig(clusterDir(io, dirFlag));
+  if (!config) throw new UsageError(`no cluster in ${clusterDir(io, dirFlag)}: start one with "bosun up"`);
+  return config;
+}
+
+async function runDown(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { dir: { type: 'string' }, purge: { type: 'boolean' } },
+    strict: true,
+  });
+  const dir = clusterDir(io, values.dir);
+  const config = await readClusterConfig(dir);
+  if (!config) {
+    io.stderr.write(`no cluster in ${dir}\n`);
+    return 0;
+  }
+  // Agents first (their pods' containers go below), then the front, then the masters.
+  await Promise.all(config.agents.map((a) => stopProcess(a, 'SIGTERM')));
+  if (config.front) await stopProcess(config.front, 'SIGTERM');
+  await Promise.all(config.masters.map((m) => stopProcess(m, 'SIGTERM')));
+  const removed = await removeClusterContainers(config.clusterId, values.purge ?? false);
+  for (const p of everyProcess(config)) p.pid = 0;
+  if (values.purge) {
+    await fs.rm(dir, { recursive: true, force: true });
+    io.stdout.write(`cluster stopped${removed ? `, ${removed} containers removed` : ''}, ${dir} deleted\n`);
+  } else {
+    await writeClusterConfig(config);
+    io.stdout.write(
+      `cluster stopped${removed ? `, ${removed} containers removed` : ''}; its state is kept in ${dir} ("bosun up" resumes it, "bosun down --purge" deletes it)\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * Removes the containers, network and pods' emptyDir volumes this cluster created (found by
+ * label, never anything else); persistent claims' volumes only with --purge.
+ */
+async function removeClusterContainers(clusterId: string, purge: boolean): Promise<number> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch {
+    return 0;
+  }
+  const filters = { label: [`${CLUSTER_LABEL}=${clusterId}`] };
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
+  const { Volumes } = await docker.listVolumes({ filters });
+  const doomed = (Volumes ?? []).filter((v) => purge || v.Labels?.['bosun.pod.uid']);
+  await Promise.all(
+    doomed.map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+  return containers.length;
+}
+
+async function runStatus(args: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { dir: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    strict: true,
+  });
+  const config = await loadConfig(io, values.dir);
+  const rows: Array<Record<string, string | number>> = [];
+  for (const m of config.masters) {
+    const status = alive(m.pid) ? await masterStatus(m, config.adminToken).catch(() => undefined) : undefined;
+    rows.push({
+      name: m.name,
+      kind: 'master',
+      pid: alive(m.pid) ? m.pid : 0,
+      address: m.api.replace('http://', ''),
+      role: status ? status.role : 'down',
+      term: status?.term ?? '',
+      commit: status?.commit ?? '',
+      health: status ? 'ok' : alive(m.pid) ? 'not answering' : 'down',
+    });
+  }
+  if (config.front) {
+    rows.push({
+      name: 'front',
+      kind: 'front',
+      pid: alive(config.front.pid) ? config.front.pid : 0,
+      address: config.front.address,
+      role: '',
+      term: '',
+      commit: '',
+      health: alive(config.front.pid) ? 'ok' : 'down',
+    });
+  }
+  let nodes: Map<string, boolean> = new Map();
+  if (config.agents.length > 0) {
+    const client = new Client({
+      servers: config.masters.map((m) => m.api),
+      token: config.adminToken,
+      retryForMs: 2000,
+    });
+    try {
+      const list = await client.resource('Node').list();
+      nodes = new Map(
+        list.items.map((n) => [
+          n.metadata.name!,
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        ]),
+      );
+    } catch {
+      // no API: agents show as unknown
+    } finally {
+      client.close();
+    }
+  }
+  for (const a of config.agents) {
+    const ready = nodes.get(a.name);
+    rows.push({
+      name: a.name,
+      kind: 'agent',
+      pid: alive(a.pid) ? a.pid : 0,
+      address: a.address,
+      role: '',
+      term: '',
+      commit: '',
+      health: !alive(a.pid) ? 'down' : ready === undefined ? 'unknown' : ready ? 'Ready' : 'NotReady',
+    });
+  }
+  if (values.output === 'json') {
+    io.stdout.write(JSON.stringify({ server: config.server, members: rows }, null, 2) + '\n');
+    return 0;
+  }
+  const header = ['NAME', 'KIND', 'PID', 'ADDRESS', 'ROLE', 'TERM', 'COMMIT', 'HEALTH'];
+  const body = rows.map((r) =>
+    [
+      r.name,
+      r.kind,
+      r.pid ? String(r.pid) : '-',
+      r.address,
+      r.role || '-',
+      String(r.term === '' ? '-' : r.term),
+      String(r.commit === '' ? '-' : r.commit),
+      r.health,
+    ].map(String),
+  );
+  io.stdout.write(formatColumns([header, ...body]) + `\n\nAPI: ${config.server}\n`);
+  return 0;
+}
+
+function findProcess(config: ClusterConfig, name: string): ProcessRecord {
+  const record = everyProcess(config).find((p) => p.name === name);
+  if (!record)
+    throw new UsageError(
+      `no member named "${name}"; the cluster has ${everyProcess(config)
+        .map((p) => p.name)
+        .join(', ')}`,
+    );
+  return record;
+}
+
+async function runKill(args: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { dir: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('usage: bosun kill NAME');
+  const config = await loadConfig(io, values.dir);
+  const record = findProcess(config, positionals[0]);
+  if (!alive(record.pid)) throw new UsageError(`${record.name} is not running`);
+  process.kill(record.pid, 'SIGKILL');
+  io.stdout.write(`${record.name} (pid ${record.pid}) killed\n`);
+  record.pid = 0;
+  await writeClusterConfig(config);
+  return 0;
+}
+
+async function runStart(args: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { dir: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('usage: bosun start NAME');
+  const config = await loadConfig(io, values.dir);
+  const record = findProcess(config, positionals[0]);
+  if (alive(record.pid)) throw new UsageError(`${record.name} is already running (pid ${record.pid})`);
+  if (record.args.length === 0) throw new UsageError(`${record.name} was never started; use "bosun up"`);
+  record.pid = launch(record);
+  await writeClusterConfig(config);
+  io.stdout.write(`${record.name} started (pid ${record.pid})\n`);
+  return 0;
+}
+
+registerCommand({
+  name: 'up',
+  summary: 'Start a local cluster: masters, the API front and agents',
+  usage: 'bosun up [--masters 3] [--agents 0] [--dir .bosun] [-q]',
+  run: runUp,
+});
+registerCommand({
+  name: 'down',
+  summary: 'Stop the local cluster (--purge also deletes its state)',
+  usage: 'bosun down [--dir .bosun] [--purge]',
+  run: runDown,
+});
+registerCommand({
+  name: 'status',
+  summary: 'Show every master, agent and the front of the local cluster',
+  usage: 'bosun status [--dir .bosun] [-o json]',
+  run: runStatus,
+});
+registerCommand({
+  name: 'kill',
+  summary: 'SIGKILL one master or agent (failover experiments)',
+  usage: 'bosun kill NAME [--dir .bosun]',
+  run: runKill,
+});
+registerCommand({
+  name: 'start',
+  summary: 'Start again a master or agent that was killed',
+  usage: 'bosun start NAME [--dir .bosun]',
+  run: runStart,
+});
