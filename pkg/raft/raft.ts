@@ -316,10 +316,13 @@ export class Raft implements RawNode {
 
   private handleVoteRequest(m: MessageOf<'vote' | 'preVote'>): void {
     // §5.2, §5.4.1: one vote per term, only to a candidate whose log is at least as up to date.
+    // A node that is not a voter in its own view (a learner, a master rejoining after losing
+    // its disk) never votes: it may have forgotten a vote it gave before.
     const canVote =
-      this.vote === m.from ||
-      (this.vote === '' && this.lead === '') ||
-      (m.type === 'preVote' && m.term > this.term);
+      this.isVoter(this.id) &&
+      (this.vote === m.from ||
+        (this.vote === '' && this.lead === '') ||
+        (m.type === 'preVote' && m.term > this.term));
     const responseType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       // A granted pre-vote answers with the term asked about; a vote with our (equal) term.

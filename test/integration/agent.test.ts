@@ -152,22 +152,18 @@ describe('bosun agent', () => {
   });
 
   it('runs init containers in order, shares localhost between containers, and builds env from ConfigMaps and Secrets', async () => {
-    await client
-      .resource('ConfigMap')
-      .create({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'app-config', namespace: 'default' },
-        data: { GREETING: 'howdy', 'file.txt': 'version-1' },
-      });
-    await client
-      .resource('Secret')
-      .create({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'app-secret', namespace: 'default' },
-        data: { password: Buffer.from('s3cret').toString('base64') },
-      } as never);
+    await client.resource('ConfigMap').create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'app-config', namespace: 'default' },
+      data: { GREETING: 'howdy', 'file.txt': 'version-1' },
+    });
+    await client.resource('Secret').create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app-secret', namespace: 'default' },
+      data: { password: Buffer.from('s3cret').toString('base64') },
+    } as never);
     const name = 'twins';
     await create(
       pod(
