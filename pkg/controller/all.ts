@@ -1,0 +1,22 @@
+/**
+ * Every controller the raft leader runs, in one list. A master builds them with its client
+ * (admin identity, talking to its own API) and runs them while it leads.
+ */
+import { Controller, ControllerContext } from './context';
+
+export interface ControllerOptions {
+  /** How long a node's Lease may go unrenewed before the node is Unknown (node lifecycle). */
+  nodeGracePeriodMs: number;
+  /** Default toleration of pods for an unreachable or not-ready node before eviction. */
+  podEvictionTimeoutMs: number;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
+  nodeGracePeriodMs: 10_000,
+  podEvictionTimeoutMs: 30_000,
+};
+
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+export function allControllers(context: ControllerContext, options: ControllerOptions): Controller[] {
+  return [];
+}
