@@ -3,7 +3,7 @@
  * of the pods bound to it (including pods it has just bound itself and not yet seen come back
  * through the watch: "assumed" pods), so back-to-back decisions never overcommit a node.
  */
-import { Node, parseQuantity, Pod } from '../api';
+import { getControllerOf, Node, parseQuantity, Pod } from '../api';
 
 export interface Resources {
   milliCPU: number;
@@ -47,30 +47,55 @@ export function nodeAllocatable(node: Node): Resources {
   };
 }
 
+/** The "non-zero" requests kube-scheduler assumes when scoring pods that request nothing. */
+export const DEFAULT_MILLI_CPU_REQUEST = 100;
+export const DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024;
+
+/** Requests as scoring sees them: a pod asking for nothing still occupies something. */
+export function nonZeroRequests(pod: Pod): { milliCPU: number; memory: number } {
+  const r = podRequests(pod);
+  return { milliCPU: r.milliCPU || DEFAULT_MILLI_CPU_REQUEST, memory: r.memory || DEFAULT_MEMORY_REQUEST };
+}
+
 export class NodeInfo {
   requested: Resources = { milliCPU: 0, memory: 0, pods: 0 };
+  /** The sum of nonZeroRequests of its pods, kept so scoring is O(1) per node. */
+  nonZeroRequested = { milliCPU: 0, memory: 0 };
   readonly pods = new Map<string, Pod>();
   readonly hostPorts = new Set<string>();
+  /** How many of its pods each controller (by uid) owns, for spreading. */
+  readonly ownerCounts = new Map<string, number>();
 
-  constructor(public node: Node) {}
+  private nodeObject: Node;
+  private cachedAllocatable: Resources;
+
+  constructor(node: Node) {
+    this.nodeObject = node;
+    this.cachedAllocatable = nodeAllocatable(node);
+  }
+
+  get node(): Node {
+    return this.nodeObject;
+  }
+
+  /** A newer version of the Node; allocatable is parsed once here, not on every decision. */
+  set node(node: Node) {
+    this.nodeObject = node;
+    this.cachedAllocatable = nodeAllocatable(node);
+  }
 
   get name(): string {
-    return this.node.metadata.name!;
+    return this.nodeObject.metadata.name!;
   }
 
   get allocatable(): Resources {
-    return nodeAllocatable(this.node);
+    return this.cachedAllocatable;
   }
 
   addPod(key: string, pod: Pod): void {
     if (this.pods.has(key)) this.removePod(key);
     this.pods.set(key, pod);
-    const r = podRequests(pod);
-    this.requested = {
-      milliCPU: this.requested.milliCPU + r.milliCPU,
-      memory: this.requested.memory + r.memory,
-      pods: this.requested.pods + 1,
-    };
+    this.account(pod, 1);
     for (const port of hostPortsOf(pod)) this.hostPorts.add(port);
   }
 
@@ -78,14 +103,29 @@ export class NodeInfo {
     const pod = this.pods.get(key);
     if (!pod) return;
     this.pods.delete(key);
-    const r = podRequests(pod);
-    this.requested = {
-      milliCPU: this.requested.milliCPU - r.milliCPU,
-      memory: this.requested.memory - r.memory,
-      pods: this.requested.pods - 1,
-    };
+    this.account(pod, -1);
+    if (hostPortsOf(pod).length === 0) return;
     this.hostPorts.clear();
     for (const other of this.pods.values()) for (const port of hostPortsOf(other)) this.hostPorts.add(port);
+  }
+
+  private account(pod: Pod, sign: 1 | -1): void {
+    const r = podRequests(pod);
+    this.requested = {
+      milliCPU: this.requested.milliCPU + sign * r.milliCPU,
+      memory: this.requested.memory + sign * r.memory,
+      pods: this.requested.pods + sign,
+    };
+    const n = nonZeroRequests(pod);
+    this.nonZeroRequested = {
+      milliCPU: this.nonZeroRequested.milliCPU + sign * n.milliCPU,
+      memory: this.nonZeroRequested.memory + sign * n.memory,
+    };
+    const owner = getControllerOf(pod)?.uid;
+    if (!owner) return;
+    const count = (this.ownerCounts.get(owner) ?? 0) + sign;
+    if (count > 0) this.ownerCounts.set(owner, count);
+    else this.ownerCounts.delete(owner);
   }
 }
 

@@ -7,27 +7,13 @@
 import { Pod } from '../api';
 import { getControllerOf } from '../api';
 import { termMatches } from './filters';
-import { NodeInfo, podRequests } from './node-info';
-
-/** The "non-zero" requests kube-scheduler assumes for scoring pods that request nothing. */
-const DEFAULT_MILLI_CPU = 100;
-const DEFAULT_MEMORY = 200 * 1024 * 1024;
-
-function scoringRequests(pod: Pod): { milliCPU: number; memory: number } {
-  const r = podRequests(pod);
-  return { milliCPU: r.milliCPU || DEFAULT_MILLI_CPU, memory: r.memory || DEFAULT_MEMORY };
-}
+import { NodeInfo, nonZeroRequests } from './node-info';
 
 function fractions(pod: Pod, info: NodeInfo): { cpu: number; memory: number } {
-  const want = scoringRequests(pod);
+  const want = nonZeroRequests(pod);
   const have = info.allocatable;
-  let usedCPU = want.milliCPU;
-  let usedMemory = want.memory;
-  for (const other of info.pods.values()) {
-    const r = scoringRequests(other);
-    usedCPU += r.milliCPU;
-    usedMemory += r.memory;
-  }
+  const usedCPU = info.nonZeroRequested.milliCPU + want.milliCPU;
+  const usedMemory = info.nonZeroRequested.memory + want.memory;
   return {
     cpu: have.milliCPU ? Math.min(1, usedCPU / have.milliCPU) : 1,
     memory: have.memory ? Math.min(1, usedMemory / have.memory) : 1,
@@ -37,13 +23,14 @@ function fractions(pod: Pod, info: NodeInfo): { cpu: number; memory: number } {
 export interface Score {
   name: string;
   weight: number;
-  score(pod: Pod, node: NodeInfo, all: NodeInfo[]): number;
+  /** Work done once per pod (over all feasible nodes); returns the per-node scorer. */
+  prepare(pod: Pod, feasible: NodeInfo[]): (node: NodeInfo) => number;
 }
 
 const leastAllocated: Score = {
   name: 'LeastAllocated',
   weight: 1,
-  score(pod, node) {
+  prepare: (pod) => (node) => {
     const f = fractions(pod, node);
     return ((1 - f.cpu) * 100 + (1 - f.memory) * 100) / 2;
   },
@@ -52,7 +39,7 @@ const leastAllocated: Score = {
 const balancedAllocation: Score = {
   name: 'BalancedAllocation',
   weight: 1,
-  score(pod, node) {
+  prepare: (pod) => (node) => {
     const f = fractions(pod, node);
     return (1 - Math.abs(f.cpu - f.memory)) * 100;
   },
@@ -61,27 +48,25 @@ const balancedAllocation: Score = {
 const spreadOwner: Score = {
   name: 'SelectorSpread',
   weight: 2,
-  score(pod, node, all) {
+  prepare(pod, feasible) {
     const owner = getControllerOf(pod)?.uid;
-    if (!owner) return 100;
-    const count = (info: NodeInfo) =>
-      [...info.pods.values()].filter((p) => getControllerOf(p)?.uid === owner).length;
-    const max = Math.max(...all.map(count));
-    return max === 0 ? 100 : ((max - count(node)) / max) * 100;
+    if (!owner) return () => 100;
+    const max = Math.max(0, ...feasible.map((info) => info.ownerCounts.get(owner) ?? 0));
+    return (node) => (max === 0 ? 100 : ((max - (node.ownerCounts.get(owner) ?? 0)) / max) * 100);
   },
 };
 
 const preferredAffinity: Score = {
   name: 'NodeAffinityPreferred',
   weight: 2,
-  score(pod, node) {
+  prepare(pod) {
     const preferred = pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
-    if (preferred.length === 0) return 0;
     const total = preferred.reduce((n, p) => n + p.weight, 0);
-    const matched = preferred
-      .filter((p) => termMatches(p.preference, node.node))
-      .reduce((n, p) => n + p.weight, 0);
-    return total ? (matched / total) * 100 : 0;
+    if (total === 0) return () => 0;
+    return (node) =>
+      (preferred.filter((p) => termMatches(p.preference, node.node)).reduce((n, p) => n + p.weight, 0) /
+        total) *
+      100;
   },
 };
 
@@ -91,8 +76,9 @@ export const SCORES: readonly Score[] = [leastAllocated, balancedAllocation, spr
 export function pickNode(pod: Pod, feasible: NodeInfo[]): NodeInfo {
   let best: NodeInfo | undefined;
   let bestScore = -Infinity;
+  const scorers = SCORES.map((s) => ({ weight: s.weight, score: s.prepare(pod, feasible) }));
   for (const node of feasible) {
-    const score = SCORES.reduce((sum, s) => sum + s.weight * s.score(pod, node, feasible), 0);
+    const score = scorers.reduce((sum, s) => sum + s.weight * s.score(node), 0);
     if (score > bestScore || (score === bestScore && best && node.name < best.name)) {
       best = node;
       bestScore = score;
