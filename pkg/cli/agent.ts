@@ -5,20 +5,14 @@ import { parseQuantity } from '../api';
 import { Agent } from '../agent/agent';
 import { RestartBackoff } from '../agent/backoff';
 import { DockerRuntime } from '../agent/runtime/docker';
+import { HollowRuntime } from '../agent/runtime/hollow';
+import { ContainerRuntime } from '../agent/runtime/types';
 import { Client } from '../client';
-import { CommandIO, UsageError } from './io';
+import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE =
-  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--backoff-initial 10s]';
-
-function duration(value: string | undefined, fallbackMs: number): number {
-  if (value === undefined) return fallbackMs;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
-  if (!match) throw new UsageError(`invalid duration "${value}": use e.g. 500ms, 10s, 1m`);
-  const n = Number(match[1]);
-  return match[2] === 'ms' ? n : match[2] === 's' ? n * 1000 : n * 60_000;
-}
+  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--backoff-initial 10s] [--hollow [--hollow-nodes N]]';
 
 async function runAgent(args: string[], io: CommandIO): Promise<number> {
   let parsed;
@@ -41,6 +35,8 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
         'cluster-domain': { type: 'string' },
         'backoff-initial': { type: 'string' },
         'docker-label': { type: 'string', multiple: true },
+        hollow: { type: 'boolean' },
+        'hollow-nodes': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -62,36 +58,50 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
     );
   const domain = v['cluster-domain'] ?? 'cluster.local';
   const client = new Client({ servers: v.server.split(','), token, userAgent: `bosun-agent/${v.name}` });
-  const runtime = new DockerRuntime({
-    nodeName: v.name,
-    sandboxImage: 'bosun/pause:local',
-    extraLabels: pairs(v['docker-label'], 'docker-label'),
-  });
-  const initial = duration(v['backoff-initial'], 10_000);
-  const agent = new Agent({
-    name: v.name,
-    client,
-    runtime,
-    address: v.address ?? '127.0.0.1',
-    cpus: v.cpus === undefined ? undefined : Number(v.cpus),
-    memory: v.memory === undefined ? undefined : Number(parseQuantity(v.memory).value()),
-    maxPods: v['max-pods'] === undefined ? undefined : Number(v['max-pods']),
-    dataDir: resolve(io.cwd, v.data ?? `.bosun/agents/${v.name}`),
-    network: v.network ?? 'bosun',
-    allowHostPath: v['allow-host-path'] ?? false,
-    dns: v.dns ? { servers: [v.dns], searches: [`svc.${domain}`, domain], options: ['ndots:5'] } : undefined,
-    token,
-    labels: pairs(v.label, 'label'),
-    backoff: new RestartBackoff(initial, Math.max(initial, 300_000)),
-  });
-  await agent.start();
+  const initial = parseDuration(v['backoff-initial'], 10_000, '--backoff-initial');
+  const makeAgent = (name: string, runtime: ContainerRuntime) =>
+    new Agent({
+      name,
+      client,
+      runtime,
+      address: v.address ?? '127.0.0.1',
+      cpus: v.cpus === undefined ? undefined : Number(v.cpus),
+      memory: v.memory === undefined ? undefined : Number(parseQuantity(v.memory).value()),
+      maxPods: v['max-pods'] === undefined ? undefined : Number(v['max-pods']),
+      dataDir: resolve(io.cwd, v.data ?? `.bosun/agents/${v.name}`, v.hollow ? name : ''),
+      network: v.network ?? 'bosun',
+      allowHostPath: v['allow-host-path'] ?? false,
+      dns: v.dns
+        ? { servers: [v.dns], searches: [`svc.${domain}`, domain], options: ['ndots:5'] }
+        : undefined,
+      token,
+      labels: pairs(v.label, 'label'),
+      backoff: new RestartBackoff(initial, Math.max(initial, 300_000)),
+    });
+  let agents: Agent[];
+  if (v.hollow) {
+    // Hollow nodes (kubemark's idea): the real agent over a runtime that starts nothing, many per
+    // process, so the control plane can be measured with a hundred nodes on one machine.
+    const count = Number(v['hollow-nodes'] ?? '1');
+    if (!Number.isInteger(count) || count < 1) throw new UsageError('--hollow-nodes: a positive integer');
+    const names = count === 1 ? [v.name] : Array.from({ length: count }, (_, i) => `${v.name}-${i}`);
+    agents = names.map((name) => makeAgent(name, new HollowRuntime(name)));
+  } else {
+    const runtime = new DockerRuntime({
+      nodeName: v.name,
+      sandboxImage: 'bosun/pause:local',
+      extraLabels: pairs(v['docker-label'], 'docker-label'),
+    });
+    agents = [makeAgent(v.name, runtime)];
+  }
+  await Promise.all(agents.map((agent) => agent.start()));
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  agent.log.info('agent stopping');
-  await agent.stop();
+  agents[0].log.info('agent stopping', { nodes: agents.length });
+  await Promise.all(agents.map((agent) => agent.stop()));
   client.close();
   return 0;
 }

@@ -28,3 +28,12 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** A duration flag (`500ms`, `10s`, `1.5m`, `2h`) in milliseconds; the fallback when absent. */
+export function parseDuration(value: string | undefined, fallbackMs: number, flag = 'duration'): number {
+  if (value === undefined) return fallbackMs;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (!match) throw new UsageError(`${flag}: invalid duration "${value}": use e.g. 500ms, 10s, 1m`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}

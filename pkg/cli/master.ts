@@ -3,11 +3,11 @@ import { promises as fs } from 'fs';
 import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { ClusterTokens, Master } from '../master/master';
-import { CommandIO, UsageError } from './io';
+import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE =
-  'bosun master --name NAME --data DIR --peers NAME=HOST:PORT,... --api HOST:PORT (--secret-file FILE | env BOSUN_CLUSTER_SECRET) --tokens-file FILE [--join] [--tick 50ms] [--election-ticks 10] [--snapshot-every 10000] [--service-cidr 10.96.0.0/16]';
+  'bosun master --name NAME --data DIR --peers NAME=HOST:PORT,... --api HOST:PORT (--secret-file FILE | env BOSUN_CLUSTER_SECRET) --tokens-file FILE [--join] [--tick 50ms] [--election-ticks 10] [--snapshot-every 10000] [--service-cidr 10.96.0.0/16] [--node-grace-period 10s] [--pod-eviction-timeout 30s]';
 
 export function parseAddress(value: string, flag: string): { host: string; port: number } {
   const at = value.lastIndexOf(':');
@@ -27,13 +27,6 @@ export function parsePeers(value: string): Record<string, { host: string; port: 
   return peers;
 }
 
-function ms(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const match = /^(\d+)(ms|s)$/.exec(value);
-  if (!match) throw new UsageError(`invalid duration "${value}": use e.g. 50ms`);
-  return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
-}
-
 async function runMaster(args: string[], io: CommandIO): Promise<number> {
   let parsed;
   try {
@@ -51,6 +44,8 @@ async function runMaster(args: string[], io: CommandIO): Promise<number> {
         'election-ticks': { type: 'string' },
         'snapshot-every': { type: 'string' },
         'service-cidr': { type: 'string' },
+        'node-grace-period': { type: 'string' },
+        'pod-eviction-timeout': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -75,10 +70,14 @@ async function runMaster(args: string[], io: CommandIO): Promise<number> {
     secret,
     tokens,
     join: v.join ?? false,
-    tickMs: ms(v.tick, 50),
+    tickMs: parseDuration(v.tick, 50, '--tick'),
     electionTicks: v['election-ticks'] ? Number(v['election-ticks']) : 10,
     snapshotEvery: v['snapshot-every'] ? Number(v['snapshot-every']) : 10_000,
     serviceCIDR: v['service-cidr'],
+    controllers: {
+      nodeGracePeriodMs: parseDuration(v['node-grace-period'], 10_000, '--node-grace-period'),
+      podEvictionTimeoutMs: parseDuration(v['pod-eviction-timeout'], 30_000, '--pod-eviction-timeout'),
+    },
   });
   await master.start();
   await new Promise<void>((resolveStop) => {

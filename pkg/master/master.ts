@@ -2,6 +2,7 @@
  * One master: the Raft node and its replicated store, the Kubernetes API on top, and (on the
  * leader only) the control loops. Wiring only; each part lives in its own package.
  */
+import { randomBytes } from 'crypto';
 import { AddressInfo } from 'net';
 import { Authenticator, TokenEntry } from '../apiserver/auth';
 import { ensureSystemNamespaces } from '../apiserver/bootstrap';
@@ -10,6 +11,8 @@ import { ApiServer } from '../apiserver/server';
 import { PeerAddress, RaftNode } from '../raft/node';
 import { ReplicatedStore } from '../store/replicated';
 import { logger } from '../util/log';
+import { DEFAULT_CONTROLLER_OPTIONS, ControllerOptions } from '../controller/all';
+import { runControlPlane } from './control-plane';
 import { internalApi } from './internal';
 
 export interface ClusterTokens {
@@ -31,6 +34,10 @@ export interface MasterOptions {
   snapshotEvery?: number;
   serviceCIDR?: string;
   join?: boolean;
+  /** Timings of the control loops (node grace period, eviction timeout). */
+  controllers?: Partial<ControllerOptions>;
+  /** false: never run the scheduler and controllers (tests of the store alone). */
+  controlPlane?: boolean;
 }
 
 /** Something that runs only while this master leads (the scheduler, the controllers). */
@@ -65,7 +72,11 @@ export class Master {
     });
     this.store.attach(this.node);
     const objects = standardObjectStore(this.store, options.serviceCIDR);
+    // The control loops reach this master's API with a token of their own that never leaves
+    // the process, so no configured token needs to be read or shared for them.
+    const controlPlaneToken = randomBytes(32).toString('hex');
     const tokens: TokenEntry[] = [
+      { token: controlPlaneToken, identity: { user: 'system:bosun-control-plane', role: 'admin' } },
       { token: options.tokens.admin, identity: { user: 'admin', role: 'admin' } },
       { token: options.tokens.readonly, identity: { user: 'readonly', role: 'readonly' } },
       ...Object.entries(options.tokens.nodes).map(([node, token]) => ({
@@ -95,6 +106,14 @@ export class Master {
       void this.stop(false);
     });
     this.addLeaderTask({ name: 'system-namespaces', start: (signal) => this.bootstrap(signal) });
+    if (options.controlPlane !== false) {
+      const controllerOptions = { ...DEFAULT_CONTROLLER_OPTIONS, ...options.controllers };
+      this.addLeaderTask({
+        name: 'control-plane',
+        start: (signal) =>
+          runControlPlane(this.apiUrl, controlPlaneToken, options.name, controllerOptions, signal),
+      });
+    }
   }
 
   addLeaderTask(task: LeaderTask): void {
