@@ -108,8 +108,20 @@ export function parseFieldSelector(selector: string): FieldSelector {
   return new FieldSelector(requirements);
 }
 
+/** Computed once per object: a watch event is matched against every watcher's selector. */
+const fieldsOf = new WeakMap<KubeObject, Record<string, string>>();
+
 /** The fields an object can be selected by, per kind, as the apiserver exposes them. */
 export function selectableFields(object: KubeObject): Record<string, string> {
+  let fields = fieldsOf.get(object);
+  if (!fields) {
+    fields = computeSelectableFields(object);
+    fieldsOf.set(object, fields);
+  }
+  return fields;
+}
+
+function computeSelectableFields(object: KubeObject): Record<string, string> {
   const fields: Record<string, string> = { 'metadata.name': object.metadata.name ?? '' };
   if (object.kind !== 'Namespace' && object.kind !== 'Node')
     fields['metadata.namespace'] = object.metadata.namespace ?? '';

@@ -168,6 +168,25 @@ function parseFilter(query: { labelSelector?: string; fieldSelector?: string }):
   }
 }
 
+/**
+ * Every watcher of a prefix receives the same storage event; decoding it once for all of them
+ * (instead of once per watcher) is what lets a hundred agents each watch "my pods". Watchers
+ * only read these objects (they are serialised), so sharing them is safe.
+ */
+const decodedEvents = new WeakMap<StorageEvent, { current?: KubeObject; previous?: KubeObject }>();
+
+function decodeEvent(event: StorageEvent): { current?: KubeObject; previous?: KubeObject } {
+  let decoded = decodedEvents.get(event);
+  if (!decoded) {
+    decoded = {
+      current: event.value ? decodeBytes(event.value, event.modRevision) : undefined,
+      previous: event.prevValue ? decodeBytes(event.prevValue, event.modRevision) : undefined,
+    };
+    decodedEvents.set(event, decoded);
+  }
+  return decoded;
+}
+
 function matches(filter: Filter, object: KubeObject): boolean {
   if (filter.labels && !filter.labels.matches(object.metadata.labels ?? {})) return false;
   if (filter.fields) {
@@ -699,8 +718,7 @@ export class ObjectStore {
       from = parseRevision(query.resourceVersion, 'resourceVersion');
     }
     const deliver = (event: StorageEvent) => {
-      const current = event.value ? decodeBytes(event.value, event.modRevision) : undefined;
-      const previous = event.prevValue ? decodeBytes(event.prevValue, event.modRevision) : undefined;
+      const { current, previous } = decodeEvent(event);
       const nowMatches = current !== undefined && matches(filter, current);
       const matchedBefore = previous !== undefined && matches(filter, previous);
       if (event.type === 'delete') {

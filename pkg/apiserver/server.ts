@@ -79,6 +79,18 @@ function sendStatus(res: Response, error: unknown): void {
   else res.end();
 }
 
+/** One event goes to many watchers: its object is serialised once for all of them. */
+const serializedObjects = new WeakMap<object, string>();
+
+function serialized(object: object): string {
+  let json = serializedObjects.get(object);
+  if (json === undefined) {
+    json = JSON.stringify(object);
+    serializedObjects.set(object, json);
+  }
+  return json;
+}
+
 function sendObject(res: Response, code: number, object: unknown, warnings: string[] = []): void {
   // Warning headers as Kubernetes sends them: code 299, agent "-", quoted text.
   if (warnings.length > 0)
@@ -527,9 +539,12 @@ export class ApiServer {
     const include = includeObject(req);
     const send = (type: WatchEventType | 'BOOKMARK', object: unknown) => {
       // Table watches carry each object as a one-row Table (bookmarks stay as they are).
-      const payload =
-        table && type !== 'BOOKMARK' ? toTable(r.info.kind, [object as KubeObject], {}, include) : object;
-      write(JSON.stringify({ type, object: payload }) + '\n');
+      if (table && type !== 'BOOKMARK') {
+        const payload = toTable(r.info.kind, [object as KubeObject], {}, include);
+        write(JSON.stringify({ type, object: payload }) + '\n');
+      } else {
+        write(`{"type":"${type}","object":${serialized(object as object)}}\n`);
+      }
     };
     const timers: NodeJS.Timeout[] = [];
     let handle: { stop(): void } | undefined;

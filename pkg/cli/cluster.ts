@@ -52,7 +52,10 @@ function alive(pid: number): boolean {
 /** Starts a bosun process in the background, detached, its output appended to its log. */
 function launch(record: ProcessRecord): number {
   const out = openSync(record.log, 'a');
-  const child: ChildProcess = spawn(process.execPath, [bosunExecutable(), ...record.args], {
+  // BOSUN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches every process of the
+  // cluster: how a benchmark profiles the masters, since Node refuses --cpu-prof in NODE_OPTIONS.
+  const nodeArgs = (process.env.BOSUN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, bosunExecutable(), ...record.args], {
     detached: true,
     stdio: ['ignore', out, out],
     env: { ...process.env, BOSUN_LOG_LEVEL: process.env.BOSUN_LOG_LEVEL ?? 'info' },

@@ -87,6 +87,10 @@ export class Transport {
   private readonly userAgent: string;
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  // Watches and log streams hold their connection for minutes: on the request pool they would
+  // use up its sockets and starve every other call, so they get connections of their own.
+  private readonly httpStreamAgent = new http.Agent({ keepAlive: false });
+  private readonly httpsStreamAgent = new https.Agent({ keepAlive: false });
 
   constructor(options: TransportOptions) {
     if (options.servers.length === 0) throw new Error('no server addresses given');
@@ -182,7 +186,13 @@ export class Transport {
       const request = (secure ? https : http).request(url, {
         method: options.method,
         headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
+        agent: options.stream
+          ? secure
+            ? this.httpsStreamAgent
+            : this.httpStreamAgent
+          : secure
+            ? this.httpsAgent
+            : this.httpAgent,
         signal: options.signal,
       });
       let connected = false;
@@ -229,6 +239,8 @@ export class Transport {
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+    this.httpStreamAgent.destroy();
+    this.httpsStreamAgent.destroy();
   }
 }
 
