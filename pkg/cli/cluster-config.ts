@@ -41,6 +41,8 @@ export interface ClusterConfig {
   /** Secret the masters authenticate each other with. */
   clusterSecret: string;
   nodeTokens: Record<string, string>;
+  /** Extra flags every master gets (control-plane timings given to `bosun up`). */
+  masterFlags?: string[];
 }
 
 export const DEFAULT_DIR = '.bosun';

@@ -22,7 +22,7 @@ import {
   readClusterConfig,
   writeClusterConfig,
 } from './cluster-config';
-import { CommandIO, UsageError } from './io';
+import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 import { formatColumns } from './printers';
 
@@ -126,6 +126,7 @@ function masterArgs(config: ClusterConfig, m: MasterRecord): string[] {
     join(config.dir, 'secret'),
     '--tokens-file',
     join(config.dir, 'tokens.json'),
+    ...(config.masterFlags ?? []),
   ];
 }
 
@@ -157,6 +158,8 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
       agents: { type: 'string' },
       dir: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      'node-grace-period': { type: 'string' },
+      'pod-eviction-timeout': { type: 'string' },
     },
     strict: true,
   });
@@ -232,6 +235,15 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
       { mode: 0o600 },
     );
   }
+  // Control-plane timings given to this "up" apply from now on (they are kept in the config).
+  const timings: string[] = [];
+  for (const flag of ['node-grace-period', 'pod-eviction-timeout'] as const) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    parseDuration(value, 0, `--${flag}`);
+    timings.push(`--${flag}`, value);
+  }
+  if (timings.length > 0) config.masterFlags = timings;
   const cluster = config;
   const certificate = await ensureSelfSignedCertificate(join(dir, 'tls'));
   for (const m of cluster.masters) {
@@ -525,9 +537,19 @@ async function runKill(args: string[], io: CommandIO): Promise<number> {
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length !== 1) throw new UsageError('usage: bosun kill NAME');
+  if (positionals.length !== 1) throw new UsageError('usage: bosun kill NAME|leader');
   const config = await loadConfig(io, values.dir);
-  const record = findProcess(config, positionals[0]);
+  let name = positionals[0];
+  if (name === 'leader') {
+    // The master that leads right now, as its peers see it: the HA experiment people run most.
+    const statuses = await Promise.all(
+      config.masters.map((m) => masterStatus(m, config.adminToken).catch(() => undefined)),
+    );
+    const leader = config.masters.find((_, i) => statuses[i]?.role === 'leader');
+    if (!leader) throw new UsageError('no master is leading right now (see "bosun status")');
+    name = leader.name;
+  }
+  const record = findProcess(config, name);
   if (!alive(record.pid)) throw new UsageError(`${record.name} is not running`);
   process.kill(record.pid, 'SIGKILL');
   io.stdout.write(`${record.name} (pid ${record.pid}) killed\n`);
@@ -557,7 +579,8 @@ async function runStart(args: string[], io: CommandIO): Promise<number> {
 registerCommand({
   name: 'up',
   summary: 'Start a local cluster: masters, the API front and agents',
-  usage: 'bosun up [--masters 3] [--agents 0] [--dir .bosun] [-q]',
+  usage:
+    'bosun up [--masters 3] [--agents 0] [--dir .bosun] [-q] [--node-grace-period 10s] [--pod-eviction-timeout 30s]',
   run: runUp,
 });
 registerCommand({
@@ -575,7 +598,7 @@ registerCommand({
 registerCommand({
   name: 'kill',
   summary: 'SIGKILL one master or agent (failover experiments)',
-  usage: 'bosun kill NAME [--dir .bosun]',
+  usage: 'bosun kill NAME|leader [--dir .bosun]',
   run: runKill,
 });
 registerCommand({
