@@ -43,6 +43,8 @@ export interface ClusterConfig {
   nodeTokens: Record<string, string>;
   /** Extra flags every master gets (control-plane timings given to `bosun up`). */
   masterFlags?: string[];
+  /** Extra `key=value` labels on every container, network and volume the agents create. */
+  dockerLabels?: string[];
 }
 
 export const DEFAULT_DIR = '.bosun';

@@ -147,6 +147,7 @@ function agentArgs(config: ClusterConfig, a: AgentRecord): string[] {
     clusterNetwork(config),
     '--docker-label',
     `${CLUSTER_LABEL}=${config.clusterId}`,
+    ...(config.dockerLabels ?? []).flatMap((label) => ['--docker-label', label]),
   ];
 }
 
@@ -160,6 +161,7 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
       quiet: { type: 'boolean', short: 'q' },
       'node-grace-period': { type: 'string' },
       'pod-eviction-timeout': { type: 'string' },
+      'docker-label': { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -244,6 +246,8 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
     timings.push(`--${flag}`, value);
   }
   if (timings.length > 0) config.masterFlags = timings;
+  // Extra labels on everything the agents create in Docker (a test run labels its resources).
+  if (values['docker-label']) config.dockerLabels = values['docker-label'];
   const cluster = config;
   const certificate = await ensureSelfSignedCertificate(join(dir, 'tls'));
   for (const m of cluster.masters) {
@@ -580,7 +584,7 @@ registerCommand({
   name: 'up',
   summary: 'Start a local cluster: masters, the API front and agents',
   usage:
-    'bosun up [--masters 3] [--agents 0] [--dir .bosun] [-q] [--node-grace-period 10s] [--pod-eviction-timeout 30s]',
+    'bosun up [--masters 3] [--agents 0] [--dir .bosun] [-q] [--node-grace-period 10s] [--pod-eviction-timeout 30s] [--docker-label k=v ...]',
   run: runUp,
 });
 registerCommand({

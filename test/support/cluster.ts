@@ -1,0 +1,85 @@
+/**
+ * A whole local cluster for end-to-end tests, brought up with the built `bosun up` as a
+ * person would, in a temporary directory; every Docker resource its agents create carries the
+ * test run's label, so cleanup removes exactly those.
+ */
+import { execFile } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Client } from '../../pkg/client';
+import { ClusterConfig } from '../../pkg/cli/cluster-config';
+import { newTestRunId, removeTestResources, repoRoot, TEST_RUN_LABEL } from './docker';
+import { BOSUN } from './process';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestBosunCluster {
+  readonly runId = newTestRunId();
+  readonly dir = mkdtempSync(join(tmpdir(), 'bosun-e2e-'));
+  config!: ClusterConfig;
+  client!: Client;
+
+  static async up(args: string[] = []): Promise<TestBosunCluster> {
+    const cluster = new TestBosunCluster();
+    const result = await cluster.bosun([
+      'up',
+      '-q',
+      '--docker-label',
+      `${TEST_RUN_LABEL}=${cluster.runId}`,
+      ...args,
+    ]);
+    if (result.code !== 0)
+      throw new Error(`bosun up failed (${result.code}): ${result.stderr}${result.stdout}`);
+    cluster.config = JSON.parse(readFileSync(join(cluster.dir, 'config'), 'utf8')) as ClusterConfig;
+    cluster.client = new Client({
+      servers: cluster.config.masters.map((m) => m.api),
+      token: cluster.config.adminToken,
+    });
+    return cluster;
+  }
+
+  /** Runs the built `bosun` with this cluster's directory, as a person at a shell would. */
+  async bosun(args: string[], input?: string): Promise<CliResult> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [BOSUN, ...args],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, BOSUN_DIR: this.dir },
+          maxBuffer: 16 * 1024 * 1024,
+          timeout: 120_000,
+        },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+      if (input !== undefined) child.stdin!.end(input);
+    });
+  }
+
+  /** The last lines of a process's log, for a failing test's output. */
+  logTail(name: string, lines = 40): string {
+    try {
+      return readFileSync(join(this.dir, 'logs', `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  async down(): Promise<void> {
+    this.client?.close();
+    await this.bosun(['down', '--purge']);
+    await removeTestResources(this.runId);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
