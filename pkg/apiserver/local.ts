@@ -3,6 +3,7 @@ import { LocalStore } from '../store/local';
 import { Authenticator, TokenEntry } from './auth';
 import { ensureSystemNamespaces } from './bootstrap';
 import { ObjectStore } from './objects';
+import { podLogsHandler } from './pod-logs';
 import { ApiServer } from './server';
 import { serviceAllocationHooks } from './services';
 
@@ -45,6 +46,9 @@ export async function startLocalApiServer(extraTokens: TokenEntry[] = []): Promi
       ...extraTokens,
     ]),
     bookmarkIntervalMs: 1000,
+    subresources: {
+      'pods/log': podLogsHandler(objects, (node) => extraTokens.find((t) => t.identity.node === node)?.token),
+    },
   });
   const address = await server.listen(0);
   return {

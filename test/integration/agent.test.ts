@@ -366,6 +366,46 @@ describe('bosun agent', () => {
     await until('neighbour', 'running', running);
   });
 
+  it('serves pods/log through the apiserver from the agent, per container, with tail and previous', async () => {
+    const name = 'talker';
+    await create(
+      pod(
+        {
+          containers: ['a', 'b'].map((c) => ({
+            name: c,
+            image: HELLO,
+            command: ['sh', '-c', `echo first-from-${c}; echo second-from-${c}; exec sleep 3600`],
+          })),
+        },
+        name,
+      ),
+    );
+    await until(name, 'running', running);
+    const logs = (query: string) =>
+      fetch(`${api.url}/api/v1/namespaces/default/pods/${name}/log?${query}`, {
+        headers: { authorization: `Bearer ${api.adminToken}` },
+      });
+    const text = await waitFor('the log of container a', async () => {
+      const body = await (await logs('container=a')).text();
+      return body.includes('second-from-a') ? body : undefined;
+    });
+    expect(text).toBe('first-from-a\nsecond-from-a\n');
+    expect(await (await logs('container=b&tailLines=1')).text()).toBe('second-from-b\n');
+    const ambiguous = await logs('');
+    expect(ambiguous.status).toBe(400);
+    expect(((await ambiguous.json()) as { message: string }).message).toBe(
+      `a container name must be specified for pod ${name}, choose one of: [a b]`,
+    );
+    const previous = await logs('container=a&previous=true');
+    expect(previous.status).toBe(400);
+    expect(((await previous.json()) as { message: string }).message).toBe(
+      `previous terminated container "a" in pod "${name}" not found`,
+    );
+    const missing = await logs('container=nope');
+    expect(missing.status).toBe(400);
+    await client.resource('Pod').delete('default', name, { gracePeriodSeconds: 0 });
+  });
+
   it('reports OOMKilled when a container exceeds its memory limit', async () => {
     const name = 'hog';
     await create(
