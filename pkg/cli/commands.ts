@@ -4,6 +4,7 @@ import './apply';
 import './get';
 import './delete';
 import './scale';
+import './describe';
 import './agent';
 import './master';
 import './front';

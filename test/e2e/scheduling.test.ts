@@ -8,6 +8,8 @@ import { buildImages } from '../support/docker';
 import { TestBosunCluster } from '../support/cluster';
 import { waitFor } from '../support/wait';
 
+jest.setTimeout(60_000);
+
 let cluster: TestBosunCluster;
 
 beforeAll(async () => {
@@ -66,6 +68,19 @@ it('schedules applied pods onto the nodes and runs them', async () => {
   expect(events.find((e) => e.involvedObject.name === 'first' && e.reason === 'Scheduled')?.message).toBe(
     `Successfully assigned default/first to ${first.spec.nodeName}`,
   );
+  const described = await cluster.bosun(['describe', 'pod', 'first']);
+  expect(described.code).toBe(0);
+  expect(described.stdout).toMatch(new RegExp(`^Node:\\s+${first.spec.nodeName}/127\\.0\\.1\\.\\d$`, 'm'));
+  expect(described.stdout).toMatch(/^Status:\s+Running$/m);
+  expect(described.stdout).toMatch(/^ {4}State:\s+Running$/m);
+  expect(described.stdout).toMatch(
+    new RegExp(
+      `^  Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned default/first to ${first.spec.nodeName}$`,
+      'm',
+    ),
+  );
+  const missing = await cluster.bosun(['describe', 'pod', 'nope']);
+  expect(missing).toMatchObject({ code: 1, stderr: 'Error from server (NotFound): pods "nope" not found\n' });
   const wide = await cluster.bosun(['get', 'pods', '-o', 'wide']);
   expect(wide.stdout).toMatch(
     new RegExp(`first\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${first.status!.podIP}\\s+${first.spec.nodeName}`),

@@ -127,6 +127,13 @@ describe('DockerRuntime against a real daemon', () => {
     });
     expect(mine.find((c) => c.id === sandbox.id)).toMatchObject({ pod, role: 'sandbox', name: '' });
     expect((await otherNode.listPodContainers()).map((c) => c.id)).not.toContain(web);
+    // Another cluster on the same daemon with a node of the same name sees none of it either.
+    const sameNameOtherCluster = new DockerRuntime({
+      nodeName: `node-a-${runId}`,
+      sandboxImage: 'bosun/pause:local',
+      extraLabels: { [TEST_RUN_LABEL]: runId, 'bosun.cluster': 'another' },
+    });
+    expect(await sameNameOtherCluster.listPodContainers()).toEqual([]);
   });
 
   it('stops with SIGTERM within the grace period and reports the exit', async () => {

@@ -104,24 +104,42 @@ export class DockerRuntime implements ContainerRuntime {
       subnet: n.IPAM?.Config?.[0]?.Subnet ?? '',
       gateway: n.IPAM?.Config?.[0]?.Gateway ?? '',
     });
-    const existing = await call('inspect network', () => this.docker.getNetwork(name).inspect(), [404]);
-    if (existing) return describe(existing as Docker.NetworkInspectInfo);
-    // Two agents sharing a daemon may race to create it: a 409 means the other one won.
-    await call(
-      'create network',
-      () =>
-        this.docker.createNetwork({
-          Name: name,
-          Driver: 'bridge',
-          Labels: { ...this.extraLabels, [LABEL.managed]: 'true' },
-        }),
-      [409],
-    );
-    return describe(
-      (await call('inspect network', () =>
-        this.docker.getNetwork(name).inspect(),
-      )) as Docker.NetworkInspectInfo,
-    );
+    // Docker does not keep network names unique: two agents sharing a daemon that both create
+    // the network get two of that name. All agents then agree on the oldest (ties: lowest id),
+    // and the extra ones, still empty, are removed.
+    const named = async () => {
+      const networks = (await call('list networks', () =>
+        this.docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }),
+      )) as Docker.NetworkInspectInfo[];
+      return networks
+        .filter((n) => n.Name === name)
+        .sort((x, y) => x.Created.localeCompare(y.Created) || x.Id.localeCompare(y.Id));
+    };
+    let networks = await named();
+    if (networks.length === 0) {
+      await call(
+        'create network',
+        () =>
+          this.docker.createNetwork({
+            Name: name,
+            Driver: 'bridge',
+            Labels: { ...this.extraLabels, [LABEL.managed]: 'true' },
+          }),
+        [409],
+      );
+      networks = await named();
+    }
+    const [chosen, ...extra] = networks;
+    if (!chosen) throw new Error(`network ${name} vanished right after it was created`);
+    for (const n of extra)
+      await this.docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined);
+    const inspected = (await call('inspect network', () =>
+      this.docker.getNetwork(chosen.Id).inspect(),
+    )) as Docker.NetworkInspectInfo;
+    return describe(inspected);
   }
 
   async imageId(image: string): Promise<string | undefined> {
@@ -267,8 +285,20 @@ export class DockerRuntime implements ContainerRuntime {
     return info ? this.describe(info) : undefined;
   }
 
+  /**
+   * The labels of everything this agent created: its node name and its extra labels (the
+   * cluster's id). Two clusters on one daemon both have a "node-1"; the cluster label keeps
+   * each agent's hands off the other cluster's containers.
+   */
+  private ownLabels(): string[] {
+    return [
+      `${LABEL.node}=${this.nodeName}`,
+      ...Object.entries(this.extraLabels).map(([k, v]) => `${k}=${v}`),
+    ];
+  }
+
   async listPodContainers(podUid?: string): Promise<RuntimeContainer[]> {
-    const label = [`${LABEL.node}=${this.nodeName}`, ...(podUid ? [`${LABEL.podUid}=${podUid}`] : [])];
+    const label = [...this.ownLabels(), ...(podUid ? [`${LABEL.podUid}=${podUid}`] : [])];
     const summaries = (await call('list containers', () =>
       this.docker.listContainers({ all: true, filters: { label } }),
     ))!;
@@ -384,7 +414,7 @@ export class DockerRuntime implements ContainerRuntime {
       this.docker.getEvents({
         filters: {
           type: ['container'],
-          label: [`${LABEL.node}=${this.nodeName}`],
+          label: this.ownLabels(),
           event: ['start', 'die', 'oom', 'destroy'],
         },
         abortSignal: signal,
@@ -437,7 +467,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listVolumes(): Promise<Array<{ name: string; labels: Record<string, string> }>> {
     const result = (await call('list volumes', () =>
-      this.docker.listVolumes({ filters: { label: [`${LABEL.node}=${this.nodeName}`] } }),
+      this.docker.listVolumes({ filters: { label: this.ownLabels() } }),
     ))!;
     return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
