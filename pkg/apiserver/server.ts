@@ -29,6 +29,7 @@ import {
 import { logger } from '../util/log';
 import { authorize, Authenticator, Identity } from './auth';
 import * as discovery from './discovery';
+import { openAPIDocument, openAPIRoot } from './openapi-routes';
 import { ApiMetrics, RaftGauges } from './metrics';
 import { ListQuery, ObjectStore, PatchKind, WatchEventType } from './objects';
 import { FieldValidation } from './admission';
@@ -243,6 +244,16 @@ export class ApiServer {
           req.socket.localAddress ? `${req.socket.localAddress}:${req.socket.localPort}` : '',
         ),
       );
+    });
+    this.app.get('/openapi/v3', (_req, res) => {
+      res.json(openAPIRoot());
+    });
+    this.app.get(/^\/openapi\/v3\/(.+)$/, (req, res) => {
+      const document = openAPIDocument((req.params as Record<string, string>)[0]);
+      if (!document) return sendStatus(res, newNotFound({ group: '', resource: '' }, req.path));
+      // Clients cache a document by its hash; a URL with the current hash never changes.
+      if (req.query.hash === document.hash) res.setHeader('Cache-Control', 'public, immutable');
+      res.type('application/json').send(document.json);
     });
     this.app.get('/apis', (_req, res) => {
       res.json(discovery.groupList());
