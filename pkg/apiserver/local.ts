@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import { LocalStore } from '../store/local';
+import { MvccStore } from '../store/mvcc';
 import { Authenticator, TokenEntry } from './auth';
 import { ensureSystemNamespaces } from './bootstrap';
 import { ObjectStore } from './objects';
@@ -33,10 +34,15 @@ export interface LocalApiServer {
  * A whole apiserver in this process on a LocalStore: the in-memory apiserver that the
  * scheduler's and controllers' tests run against. Same code as a master's, minus Raft.
  */
-export async function startLocalApiServer(extraTokens: TokenEntry[] = []): Promise<LocalApiServer> {
+export async function startLocalApiServer(
+  extraTokens: TokenEntry[] = [],
+  options: { historyEvents?: number } = {},
+): Promise<LocalApiServer> {
   const adminToken = randomBytes(24).toString('hex');
   const readonlyToken = randomBytes(24).toString('hex');
-  const objects = standardObjectStore(new LocalStore());
+  const objects = standardObjectStore(
+    new LocalStore(new MvccStore({ historyEvents: options.historyEvents })),
+  );
   await ensureSystemNamespaces(objects);
   const server = new ApiServer({
     objects,

@@ -7,7 +7,7 @@ import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE =
-  'bosun master --name NAME --data DIR --peers NAME=HOST:PORT,... --api HOST:PORT (--secret-file FILE | env BOSUN_CLUSTER_SECRET) --tokens-file FILE [--join] [--tick 50ms] [--election-ticks 10] [--snapshot-every 10000] [--service-cidr 10.96.0.0/16] [--node-grace-period 10s] [--pod-eviction-timeout 30s]';
+  'bosun master --name NAME --data DIR --peers NAME=HOST:PORT,... --api HOST:PORT (--secret-file FILE | env BOSUN_CLUSTER_SECRET) --tokens-file FILE [--join] [--tick 50ms] [--election-ticks 10] [--snapshot-every 10000] [--service-cidr 10.96.0.0/16] [--node-grace-period 10s] [--pod-eviction-timeout 30s] [--history-events 100000]';
 
 export function parseAddress(value: string, flag: string): { host: string; port: number } {
   const at = value.lastIndexOf(':');
@@ -46,6 +46,7 @@ async function runMaster(args: string[], io: CommandIO): Promise<number> {
         'service-cidr': { type: 'string' },
         'node-grace-period': { type: 'string' },
         'pod-eviction-timeout': { type: 'string' },
+        'history-events': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -74,6 +75,7 @@ async function runMaster(args: string[], io: CommandIO): Promise<number> {
     electionTicks: v['election-ticks'] ? Number(v['election-ticks']) : 10,
     snapshotEvery: v['snapshot-every'] ? Number(v['snapshot-every']) : 10_000,
     serviceCIDR: v['service-cidr'],
+    historyEvents: v['history-events'] ? Number(v['history-events']) : undefined,
     controllers: {
       nodeGracePeriodMs: parseDuration(v['node-grace-period'], 10_000, '--node-grace-period'),
       podEvictionTimeoutMs: parseDuration(v['pod-eviction-timeout'], 30_000, '--pod-eviction-timeout'),

@@ -37,6 +37,8 @@ export interface MasterOptions {
   join?: boolean;
   /** Timings of the control loops (node grace period, eviction timeout). */
   controllers?: Partial<ControllerOptions>;
+  /** Store events kept for watches and past reads (older ones are compacted: 410 Expired). */
+  historyEvents?: number;
   /** false: never run the scheduler and controllers (tests of the store alone). */
   controlPlane?: boolean;
 }
@@ -58,7 +60,7 @@ export class Master {
 
   constructor(readonly options: MasterOptions) {
     this.log = logger('master', { master: options.name });
-    this.store = new ReplicatedStore();
+    this.store = new ReplicatedStore({ historyEvents: options.historyEvents });
     this.node = new RaftNode({
       id: options.name,
       dataDir: options.dataDir,

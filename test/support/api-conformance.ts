@@ -11,6 +11,8 @@ export interface ApiUnderTest {
   servers: string[];
   adminToken: string;
   readonlyToken: string;
+  /** The store events the API under test keeps (it must be started with a small history). */
+  historyEvents: number;
   close(): Promise<void>;
 }
 
@@ -555,6 +557,46 @@ export function describeApiConformance(title: string, start: () => Promise<ApiUn
           if (names.length === 2) controller.abort();
         }
         expect(names).toEqual([`${tag}-2`, `${tag}-3`]);
+      });
+
+      it('answers a watch from a compacted revision with 410 Expired', async () => {
+        const configMaps = client.resource('ConfigMap');
+        const tag = name('compact');
+        const first = await configMaps.create({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: tag, namespace: 'default' },
+          data: { n: '0' },
+        });
+        // Enough writes to push the first one out of the kept history.
+        let current = first;
+        for (let i = 1; i <= api.historyEvents * 1.2 + 10; i++)
+          current = await configMaps.update({ ...current, data: { n: String(i) } });
+        let failure: unknown;
+        try {
+          for await (const event of configMaps.watch('default', {
+            resourceVersion: first.metadata.resourceVersion,
+          })) {
+            void event;
+            break;
+          }
+        } catch (error) {
+          failure = error;
+        }
+        expect(failure).toMatchObject({ code: 410, reason: 'Expired' });
+        // The current revision still watches fine.
+        const controller = new AbortController();
+        const watch = configMaps.watch(
+          'default',
+          { resourceVersion: current.metadata.resourceVersion },
+          controller.signal,
+        );
+        await configMaps.update({ ...current, data: { n: 'last' } });
+        for await (const event of watch) {
+          if (event.type === 'BOOKMARK') continue;
+          expect(event).toMatchObject({ type: 'MODIFIED', object: { data: { n: 'last' } } });
+          controller.abort();
+        }
       });
 
       it('sends the current objects first when no revision is given', async () => {
