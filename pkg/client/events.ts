@@ -41,10 +41,17 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Event writes in flight at once: enough to keep up with a scheduler binding hundreds of pods a second. */
+const MAX_IN_FLIGHT = 16;
+
 export class EventRecorder {
   private readonly recent = new Map<string, Recorded>();
-  private queue: Promise<void> = Promise.resolve();
+  /** The last write of each distinct event: repeats of one event go in order (create, then count++). */
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
   private pending = 0;
+  private writing = 0;
+  private readonly slots: Array<() => void> = [];
 
   constructor(
     private readonly client: Client,
@@ -70,8 +77,15 @@ export class EventRecorder {
     // Keep the backlog bounded: a component in a tight failure loop must not grow memory.
     if (this.pending > 1000) return;
     this.pending++;
-    this.queue = this.queue
-      .then(() => this.write(involved, type, reason, message, fieldPath))
+    const key = [
+      involved.uid ?? `${involved.namespace || 'default'}/${involved.name}`,
+      fieldPath ?? '',
+      type,
+      reason,
+      message,
+    ].join('\u0000');
+    const chain: Promise<void> = (this.chains.get(key) ?? Promise.resolve())
+      .then(() => this.withSlot(() => this.write(key, involved, type, reason, message, fieldPath)))
       .catch((error: unknown) => {
         log.warn('could not record event', {
           reason,
@@ -81,15 +95,32 @@ export class EventRecorder {
       })
       .finally(() => {
         this.pending--;
+        this.inFlight.delete(chain);
+        if (this.chains.get(key) === chain) this.chains.delete(key);
       });
+    this.chains.set(key, chain);
+    this.inFlight.add(chain);
   }
 
   /** Resolves when every event recorded so far has been written (tests, shutdown). */
-  flush(): Promise<void> {
-    return this.queue;
+  async flush(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private async withSlot(write: () => Promise<void>): Promise<void> {
+    if (this.writing >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => this.slots.push(resolve));
+    else this.writing++;
+    try {
+      await write();
+    } finally {
+      const next = this.slots.shift();
+      if (next) next();
+      else this.writing--;
+    }
   }
 
   private async write(
+    key: string,
     involved: Involved,
     type: EventType,
     reason: string,
@@ -97,13 +128,6 @@ export class EventRecorder {
     fieldPath?: string,
   ): Promise<void> {
     const namespace = involved.namespace || 'default';
-    const key = [
-      involved.uid ?? `${namespace}/${involved.name}`,
-      fieldPath ?? '',
-      type,
-      reason,
-      message,
-    ].join('\u0000');
     const events = this.client.resource('Event');
     const timestamp = now();
     const seen = this.recent.get(key);
