@@ -2,6 +2,7 @@
 # Builds bosun's local images without any registry, from what this machine already has:
 #   bosun/node:local   the host's Node binary and its shared libraries, plus busybox
 #   bosun/hello:local  the demo/test app (scripts/images/hello/hello.js) on bosun/node:local
+#   bosun/hello:v2     the same image under a second tag, for rolling updates and rollbacks
 #   bosun/pause:local  the pod sandbox, a static C program (scripts/images/pause/pause.c)
 #   bosun/bosun:local  bosun itself (the repository's Dockerfile), only with --with-bosun
 # Idempotent and fast: each image carries a hash of its inputs as a label and is rebuilt
@@ -103,6 +104,7 @@ fi
 # --- bosun/hello:local ---
 hello_hash=$(hash_files "$images/hello/hello.js" "$images/hello/Dockerfile" <(echo "$node_hash"))
 build bosun/hello:local "$hello_hash" "$images/hello"
+docker tag bosun/hello:local bosun/hello:v2
 
 # --- bosun/pause:local ---
 pause_hash=$(hash_files "$images/pause/pause.c" "$images/pause/Dockerfile")
