@@ -3,6 +3,7 @@
  * (admin identity, talking to its own API) and runs them while it leads.
  */
 import { Controller, ControllerContext } from './context';
+import { DeploymentController } from './deployment/deployment';
 import { ReplicaSetController } from './replicaset/replicaset';
 
 export interface ControllerOptions {
@@ -19,7 +20,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
 
 export function allControllers(context: ControllerContext, options: ControllerOptions): Controller[] {
   const controllers: Controller[] = [];
-  controllers.push(new ReplicaSetController(context));
+  controllers.push(new ReplicaSetController(context), new DeploymentController(context));
   void options;
   return controllers;
 }
