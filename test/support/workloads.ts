@@ -3,6 +3,7 @@
  * that can be started and stopped (a stopped set and a new one with fresh informers is what a
  * leader change looks like). Plus builders for the objects the tests create.
  */
+import { setMaxListeners } from 'events';
 import { Deployment, Pod, ReplicaSet } from '../../pkg/api';
 import { LocalApiServer, startLocalApiServer } from '../../pkg/apiserver/local';
 import { Client } from '../../pkg/client';
@@ -49,6 +50,8 @@ export async function startTestBed(): Promise<TestBed> {
       const context = controllerContext(own, 'test');
       const controllers = make(context);
       const abort = new AbortController();
+      // Every informer and request of the controllers listens on it.
+      setMaxListeners(200, abort.signal);
       aborts.push(abort);
       const done = runControllers(context, controllers, abort.signal).catch(() => undefined);
       running.push(done);
