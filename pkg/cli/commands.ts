@@ -8,3 +8,4 @@ import './agent';
 import './master';
 import './front';
 import './cluster';
+import './rollout';
