@@ -9,3 +9,4 @@ import './agent';
 import './master';
 import './front';
 import './cluster';
+import './rollout';

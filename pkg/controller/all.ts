@@ -3,6 +3,8 @@
  * (admin identity, talking to its own API) and runs them while it leads.
  */
 import { Controller, ControllerContext } from './context';
+import { DeploymentController } from './deployment/deployment';
+import { ReplicaSetController } from './replicaset/replicaset';
 
 export interface ControllerOptions {
   /** How long a node's Lease may go unrenewed before the node is Unknown (node lifecycle). */
@@ -18,7 +20,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
 
 export function allControllers(context: ControllerContext, options: ControllerOptions): Controller[] {
   const controllers: Controller[] = [];
-  void context;
+  controllers.push(new ReplicaSetController(context), new DeploymentController(context));
   void options;
   return controllers;
 }
