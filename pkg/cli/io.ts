@@ -29,11 +29,35 @@ export class UsageError extends Error {
   }
 }
 
-/** A duration flag (`500ms`, `10s`, `1.5m`, `2h`) in milliseconds; the fallback when absent. */
-export function parseDuration(value: string | undefined, fallbackMs: number, flag = 'duration'): number {
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * A duration flag in milliseconds, written as Go (and so kubectl) writes durations: `500ms`,
+ * `10s`, `1.5m`, `1h30m`, `0`; the fallback when absent. Errors read as kubectl's.
+ */
+export function parseDuration(value: string | undefined, fallbackMs: number, flag = '--duration'): number {
   if (value === undefined) return fallbackMs;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (!match) throw new UsageError(`${flag}: invalid duration "${value}": use e.g. 500ms, 10s, 1m`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
+  const invalid = () =>
+    new UsageError(`invalid argument "${value}" for "${flag}" flag: time: invalid duration "${value}"`);
+  if (value === '0') return 0;
+  if (value.length === 0) throw invalid();
+  const part = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let index = 0;
+  while (index < value.length) {
+    part.lastIndex = index;
+    const match = part.exec(value);
+    if (!match) throw invalid();
+    total += Number(match[1]) * DURATION_UNITS[match[2]];
+    index = part.lastIndex;
+  }
+  return total;
 }

@@ -6,7 +6,8 @@ import { waitFor } from '../../test/support/wait';
 import { deployment, startTestBed, TestBed } from '../../test/support/workloads';
 import { CommandIO } from './io';
 import { main } from './main';
-import { describePodTemplate, parseDuration } from './rollout';
+import { parseDuration } from './io';
+import { describePodTemplate } from './rollout';
 import './commands';
 
 jest.setTimeout(60_000);
@@ -303,11 +304,11 @@ describe('rollout helpers', () => {
     ['1h30m', 5_400_000],
     ['1.5s', 1500],
   ])('parses the Go duration %s', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
+    expect(parseDuration(text, -1, '--timeout')).toBe(ms);
   });
 
   it.each(['', '5', 'm', '5x', '1h 2m'])('rejects %j', (text) => {
-    expect(() => parseDuration(text)).toThrow('invalid duration');
+    expect(() => parseDuration(text, -1, '--timeout')).toThrow('invalid duration');
   });
 
   it('describes ports, env, mounts, probes and volumes like kubectl describe', () => {

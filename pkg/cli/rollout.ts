@@ -23,7 +23,7 @@ import {
 import { Client } from '../client';
 import { clusterClient, CONNECTION_OPTIONS } from './cluster-config';
 import { resolveResource } from './get';
-import { CommandIO, UsageError } from './io';
+import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE = [
@@ -70,37 +70,6 @@ function parseTargetArgs(positionals: string[]): Target[] {
 }
 
 // ---- Go durations, as --timeout takes them ----
-
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Milliseconds of a Go duration (`90s`, `5m`, `1h30m`, `0`). */
-export function parseDuration(text: string): number {
-  if (text === '0') return 0;
-  const part = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let index = 0;
-  while (index < text.length) {
-    part.lastIndex = index;
-    const match = part.exec(text);
-    if (!match)
-      throw new UsageError(
-        `invalid argument "${text}" for "--timeout" flag: time: invalid duration "${text}"`,
-      );
-    total += Number(match[1]) * DURATION_UNITS[match[2]];
-    index = part.lastIndex;
-  }
-  if (text.length === 0)
-    throw new UsageError(`invalid argument "" for "--timeout" flag: time: invalid duration ""`);
-  return total;
-}
 
 function parseRevision(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
@@ -576,7 +545,7 @@ async function runRollout(args: string[], io: CommandIO): Promise<number> {
     throw new UsageError(
       `invalid argument "${watchValue}" for "-w, --watch" flag: strconv.ParseBool: parsing "${watchValue}": invalid syntax`,
     );
-  const timeoutMs = values.timeout === undefined ? 0 : parseDuration(values.timeout);
+  const timeoutMs = values.timeout === undefined ? 0 : parseDuration(values.timeout, 0, '--timeout');
   const revision = parseRevision(values.revision, 'revision');
   const toRevision = parseRevision(values['to-revision'], 'to-revision');
   const targets = parseTargetArgs(positionals);
