@@ -605,6 +605,20 @@ describe('decodeKubernetesProtobuf', () => {
     });
   });
 
+  it('merges a message that occurs twice; the last value of a scalar wins, as in Go', () => {
+    const raw = pb((c) => {
+      c.message(1, (m) => m.string(1, 'first').entry(11, 'a', '1'));
+      c.message(1, (m) => m.string(1, 'second').entry(11, 'b', '2'));
+      c.bool(4, true).bool(4, false);
+    });
+    expect(decodeKubernetesProtobuf(envelope('v1', 'ConfigMap', raw))).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'second', labels: { a: '1', b: '2' } },
+      immutable: false,
+    });
+  });
+
   it('decodes managedFields with their FieldsV1 JSON', () => {
     const raw = pb((n) => {
       n.message(1, (m) => {
@@ -750,6 +764,16 @@ describe('malformed bodies are a 400 that says what is wrong', () => {
       'invalid UTF-8 in a string',
       configMap((c) => c.message(2, (e) => e.bytesField(1, [0xc3, 0x28]))),
       /not valid UTF-8/,
+    ],
+    [
+      'an unknown envelope field',
+      envelope('v1', 'ConfigMap', new Uint8Array(), (w) => w.string(5, 'x')),
+      /unknown field number 5 \(wire type length-delimited\) in message runtime\.Unknown/,
+    ],
+    [
+      'an envelope of another content type',
+      envelope('v1', 'ConfigMap', new Uint8Array(), (w) => w.string(4, 'application/json')),
+      /the envelope's content type "application\/json" is not protobuf/,
     ],
     [
       'a kind bosun does not decode',

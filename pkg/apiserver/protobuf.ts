@@ -269,16 +269,13 @@ function scalarValue(
     case 'intOrString':
       return intOrStringOf(bytes);
     case 'fieldsV1': {
-      const raw = decodeMessage(bytes, FIELDS_V1, path).Raw as string | undefined;
-      return raw === undefined
-        ? undefined
-        : jsonOf(Buffer.from(raw, 'base64'), `${message.name}.${spec.name}`);
+      const raw = onlyBytesField(bytes, 'FieldsV1', path);
+      return raw === undefined ? undefined : jsonOf(raw, `${message.name}.${spec.name}`);
     }
     case 'rawExtension': {
-      const raw = decodeMessage(bytes, RAW_EXTENSION, path).raw as string | undefined;
+      const raw = onlyBytesField(bytes, 'RawExtension', path);
       if (raw === undefined) return undefined;
-      const inner = Buffer.from(raw, 'base64');
-      return hasMagic(inner) ? decodeEnvelope(inner, path) : jsonOf(inner, `${message.name}.${spec.name}`);
+      return hasMagic(raw) ? decodeEnvelope(raw, path) : jsonOf(raw, `${message.name}.${spec.name}`);
     }
     case 'message':
       return decodeMessage(bytes, kind.message, path);
@@ -294,6 +291,9 @@ const MAP_ENTRY_VALUE: Record<'string' | 'bytes' | 'quantity', FieldKind> = {
   quantity: { type: 'quantity' },
 };
 
+/** The message of one map's entries, made once per map field. */
+const entryTypes = new WeakMap<FieldSpec, MessageType>();
+
 function mapEntry(
   raw: RawField,
   spec: FieldSpec & { kind: { type: 'map' } },
@@ -301,13 +301,17 @@ function mapEntry(
   field: number,
 ) {
   expectWireType(raw, WireType.LengthDelimited, message, field);
-  const entryType: MessageType = {
-    name: `${message.name}.${spec.name} entry`,
-    fields: new Map<number, FieldSpec>([
-      [1, { name: 'key', kind: { type: 'string' }, keep: true }],
-      [2, { name: 'value', kind: MAP_ENTRY_VALUE[spec.kind.value], keep: true }],
-    ]),
-  };
+  let entryType = entryTypes.get(spec);
+  if (!entryType) {
+    entryType = {
+      name: `${message.name}.${spec.name} entry`,
+      fields: new Map<number, FieldSpec>([
+        [1, { name: 'key', kind: { type: 'string' }, keep: true }],
+        [2, { name: 'value', kind: MAP_ENTRY_VALUE[spec.kind.value], keep: true }],
+      ]),
+    };
+    entryTypes.set(spec, entryType);
+  }
   const entry = decodeMessage(raw.value as Uint8Array, entryType, '');
   // A map value is never omitted in JSON; proto omits nothing either, but an absent value is zero.
   const zero = spec.kind.value === 'quantity' ? '0' : '';
@@ -421,15 +425,27 @@ const QUANTITY: MessageType = {
   fields: fields([[1, { name: 'string', kind: { type: 'string' } }]]),
 };
 
-const FIELDS_V1: MessageType = {
-  name: 'FieldsV1',
-  fields: fields([[1, { name: 'Raw', kind: { type: 'bytes' } }]]),
-};
-
-const RAW_EXTENSION: MessageType = {
-  name: 'RawExtension',
-  fields: fields([[1, { name: 'raw', kind: { type: 'bytes' } }]]),
-};
+/**
+ * Field 1 of a message that has nothing else (FieldsV1 {Raw}, RawExtension {raw}): the bytes as
+ * they are, not base64, since they are read, not written to JSON.
+ */
+function onlyBytesField(bytes: Uint8Array, name: string, path: string): Uint8Array | undefined {
+  const reader = new ProtoReader(bytes);
+  let value: Uint8Array | undefined;
+  while (!reader.done) {
+    const raw = reader.field();
+    if (raw.field !== 1)
+      throw new ProtobufError(
+        `unknown field number ${raw.field} (wire type ${WIRE_TYPE_NAMES[raw.wireType]}) in message ${name}${path ? ` at ${path}` : ''}`,
+      );
+    if (raw.wireType !== WireType.LengthDelimited)
+      throw new ProtobufError(
+        `field 1 of ${name} has wire type ${WIRE_TYPE_NAMES[raw.wireType]}, expected length-delimited`,
+      );
+    value = raw.value;
+  }
+  return value;
+}
 
 const TYPE_META: MessageType = {
   name: 'runtime.TypeMeta',
@@ -439,16 +455,45 @@ const TYPE_META: MessageType = {
   ]),
 };
 
-/** runtime.Unknown: the envelope of every Kubernetes protobuf body. */
-const UNKNOWN: MessageType = {
-  name: 'runtime.Unknown',
-  fields: fields([
-    [1, { name: 'typeMeta', kind: { type: 'message', message: TYPE_META } }],
-    [2, { name: 'raw', kind: { type: 'bytes' } }],
-    [3, { name: 'contentEncoding', kind: { type: 'string' } }],
-    [4, { name: 'contentType', kind: { type: 'string' } }],
-  ]),
-};
+interface Envelope {
+  apiVersion: string;
+  kind: string;
+  /** The object's own message. */
+  raw: Uint8Array;
+  contentEncoding: string;
+  contentType: string;
+}
+
+/** runtime.Unknown {typeMeta = 1, raw = 2, contentEncoding = 3, contentType = 4}: every body's envelope. */
+function readEnvelope(bytes: Uint8Array, path: string): Envelope {
+  const envelope: Envelope = {
+    apiVersion: '',
+    kind: '',
+    raw: new Uint8Array(),
+    contentEncoding: '',
+    contentType: '',
+  };
+  const reader = new ProtoReader(bytes);
+  while (!reader.done) {
+    const field = reader.field();
+    if (field.field < 1 || field.field > 4)
+      throw new ProtobufError(
+        `unknown field number ${field.field} (wire type ${WIRE_TYPE_NAMES[field.wireType]}) in message runtime.Unknown`,
+      );
+    if (field.wireType !== WireType.LengthDelimited)
+      throw new ProtobufError(
+        `field ${field.field} of runtime.Unknown has wire type ${WIRE_TYPE_NAMES[field.wireType]}, expected length-delimited`,
+      );
+    if (field.field === 1) {
+      const typeMeta = decodeMessage(field.value, TYPE_META, path) as { apiVersion?: string; kind?: string };
+      envelope.apiVersion = typeMeta.apiVersion ?? '';
+      envelope.kind = typeMeta.kind ?? '';
+    } else if (field.field === 2) envelope.raw = field.value;
+    else if (field.field === 3) envelope.contentEncoding = stringOf(field.value);
+    else envelope.contentType = stringOf(field.value);
+  }
+  return envelope;
+}
 
 function hasMagic(body: Uint8Array): boolean {
   return body.length >= MAGIC.length && MAGIC.every((byte, i) => body[i] === byte);
@@ -465,23 +510,20 @@ export function messageFor(apiVersion: string, kind: string): MessageType | unde
 function decodeEnvelope(body: Uint8Array, path: string): JsonObject {
   if (!hasMagic(body))
     throw new ProtobufError('the body does not start with the Kubernetes protobuf magic bytes "k8s\\0"');
-  const unknown = decodeMessage(body.subarray(MAGIC.length), UNKNOWN, path);
-  if (unknown.contentEncoding)
-    throw new ProtobufError(`content encoding ${JSON.stringify(unknown.contentEncoding)} is not supported`);
-  if (unknown.contentType && unknown.contentType !== PROTOBUF_MEDIA_TYPE)
-    throw new ProtobufError(
-      `the envelope's content type ${JSON.stringify(unknown.contentType)} is not protobuf`,
-    );
-  const typeMeta = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
-  const apiVersion = typeMeta.apiVersion ?? '';
-  const kind = typeMeta.kind ?? '';
+  const { apiVersion, kind, raw, contentEncoding, contentType } = readEnvelope(
+    body.subarray(MAGIC.length),
+    path,
+  );
+  if (contentEncoding)
+    throw new ProtobufError(`content encoding ${JSON.stringify(contentEncoding)} is not supported`);
+  if (contentType && contentType !== PROTOBUF_MEDIA_TYPE)
+    throw new ProtobufError(`the envelope's content type ${JSON.stringify(contentType)} is not protobuf`);
   if (!kind) throw new ProtobufError('the envelope names no kind (typeMeta.kind is empty)');
   const message = messageFor(apiVersion, kind);
   if (!message)
     throw new ProtobufError(
       `bosun does not decode ${apiVersion || '(no apiVersion)'} ${kind} from protobuf; send it as JSON`,
     );
-  const raw = Buffer.from((unknown.raw as string | undefined) ?? '', 'base64');
   return { apiVersion, kind, ...decodeMessage(raw, message, path) };
 }
 
