@@ -33,6 +33,7 @@ import { openAPIDocument, openAPIRoot } from './openapi-routes';
 import { ApiMetrics, RaftGauges } from './metrics';
 import { ListQuery, ObjectStore, PatchKind, WatchEventType } from './objects';
 import { FieldValidation } from './admission';
+import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import { toTable } from './tables';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -139,12 +140,13 @@ function isDryRun(req: Request): boolean {
   throw newBadRequest(`unsupported dryRun value ${JSON.stringify(value)}: only "All" is supported`);
 }
 
-/** The request body: JSON or YAML by content type, or undefined when there is none. */
+/** The request body: JSON, YAML or Kubernetes protobuf by content type, or undefined when there is none. */
 function parseBody(req: Request): unknown {
   const raw = req.body as Buffer | undefined;
   if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
-  const text = raw.toString('utf8');
   const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeKubernetesProtobuf(raw);
+  const text = raw.toString('utf8');
   if (type.includes('yaml')) {
     try {
       return parseYaml(text);
@@ -159,7 +161,7 @@ function parseBody(req: Request): unknown {
       throw newBadRequest(`the request body is not valid JSON: ${(error as Error).message}`);
     }
   }
-  throw newUnsupportedMediaType(['application/json', 'application/yaml']);
+  throw newUnsupportedMediaType(['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE]);
 }
 
 function patchKind(req: Request): PatchKind {
