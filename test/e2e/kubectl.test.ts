@@ -2,11 +2,11 @@
  * The real kubectl (v1.32, from the PATH) against a real `bosun up` cluster, as a person uses
  * it: its output, messages and exit codes are the judges (bosun issue 8).
  */
-import { execFile } from 'child_process';
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { buildImages } from '../support/docker';
-import { TestBosunCluster } from '../support/cluster';
+import { CliResult, TestBosunCluster } from '../support/cluster';
+import { kubectl as runKubectl } from '../support/kubectl';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
@@ -22,30 +22,8 @@ afterAll(async () => {
   await cluster?.down();
 }, 120_000);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectl(...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      'kubectl',
-      args,
-      {
-        // A cache directory of the test's own: kubectl caches discovery and OpenAPI per server.
-        env: {
-          ...process.env,
-          KUBECONFIG: join(cluster.dir, 'kubeconfig'),
-          KUBECACHEDIR: join(cluster.dir, 'kube-cache'),
-        },
-        timeout: 50_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
+function kubectl(...args: string[]): Promise<CliResult> {
+  return runKubectl(cluster, args);
 }
 
 function file(name: string, content: string): string {
