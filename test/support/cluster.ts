@@ -33,8 +33,11 @@ export class TestBosunCluster {
       `${TEST_RUN_LABEL}=${cluster.runId}`,
       ...args,
     ]);
-    if (result.code !== 0)
+    if (result.code !== 0) {
+      // A half-started cluster must not outlive the test: its agents would keep running.
+      await cluster.down();
       throw new Error(`bosun up failed (${result.code}): ${result.stderr}${result.stdout}`);
+    }
     cluster.config = JSON.parse(readFileSync(join(cluster.dir, 'config'), 'utf8')) as ClusterConfig;
     cluster.client = new Client({
       servers: cluster.config.masters.map((m) => m.api),
