@@ -35,21 +35,21 @@ async function goStyleCompress(blocks: Buffer[]): Promise<Buffer[]> {
 }
 
 function pair(): { client: SpdySession; server: SpdySession; streams: SpdyStream[] } {
-  let server: SpdySession | undefined;
+  const peer: { server?: SpdySession } = {};
   const client = new SpdySession({
     server: false,
     write: (bytes, done) => {
-      setImmediate(() => server!.receive(bytes));
+      setImmediate(() => peer.server!.receive(bytes));
       done?.();
     },
   });
-  server = new SpdySession({
+  const server = (peer.server = new SpdySession({
     server: true,
     write: (bytes, done) => {
       setImmediate(() => client.receive(bytes));
       done?.();
     },
-  });
+  }));
   const streams: SpdyStream[] = [];
   server.on('stream', (stream: SpdyStream) => {
     streams.push(stream);
