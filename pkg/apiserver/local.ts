@@ -4,6 +4,7 @@ import { Authenticator, TokenEntry } from './auth';
 import { ensureSystemNamespaces } from './bootstrap';
 import { ObjectStore } from './objects';
 import { podLogsHandler } from './pod-logs';
+import { podStreamHandlers } from './pod-streams';
 import { ApiServer } from './server';
 import { serviceAllocationHooks } from './services';
 
@@ -37,6 +38,7 @@ export async function startLocalApiServer(extraTokens: TokenEntry[] = []): Promi
   const adminToken = randomBytes(24).toString('hex');
   const readonlyToken = randomBytes(24).toString('hex');
   const objects = standardObjectStore(new LocalStore());
+  const nodeToken = (node: string) => extraTokens.find((t) => t.identity.node === node)?.token;
   await ensureSystemNamespaces(objects);
   const server = new ApiServer({
     objects,
@@ -46,9 +48,8 @@ export async function startLocalApiServer(extraTokens: TokenEntry[] = []): Promi
       ...extraTokens,
     ]),
     bookmarkIntervalMs: 1000,
-    subresources: {
-      'pods/log': podLogsHandler(objects, (node) => extraTokens.find((t) => t.identity.node === node)?.token),
-    },
+    subresources: { 'pods/log': podLogsHandler(objects, nodeToken) },
+    streams: podStreamHandlers(objects, nodeToken),
   });
   const address = await server.listen(0);
   return {

@@ -226,6 +226,14 @@ export class HeaderInflater {
   }
 }
 
+/** A non-final stored deflate block: 3 header bits (zero) padded to a byte, LEN, NLEN, the bytes. */
+function storedBlock(data: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.writeUInt16LE(data.length, 1);
+  header.writeUInt16LE(~data.length & 0xffff, 3);
+  return Buffer.concat([header, data]);
+}
+
 /** The sending half: one zlib stream of stored blocks, so no compressor state is kept. */
 export class HeaderDeflater {
   private started = false;
@@ -237,14 +245,11 @@ export class HeaderDeflater {
       parts.push(Buffer.from([0x78, 0x01]));
       this.started = true;
     }
-    for (let at = 0; at === 0 || at < block.length; at += 0xffff) {
-      const piece = block.subarray(at, at + 0xffff);
-      const header = Buffer.alloc(5);
-      header[0] = 0x00; // BFINAL=0, BTYPE=00 (stored); the rest of the byte is padding
-      header.writeUInt16LE(piece.length, 1);
-      header.writeUInt16LE(~piece.length & 0xffff, 3);
-      parts.push(header, piece);
-    }
+    for (let at = 0; at < block.length; at += 0xffff)
+      parts.push(storedBlock(block.subarray(at, at + 0xffff)));
+    // An empty stored block ends the frame's data, as a sync flush does: inflaters (Go's
+    // among them) hand out what they decoded only when they reach a block boundary like it.
+    parts.push(storedBlock(Buffer.alloc(0)));
     return Buffer.concat(parts);
   }
 }
