@@ -7,6 +7,7 @@
 import http from 'http';
 import { AddressInfo } from 'net';
 import os from 'os';
+import { Duplex } from 'stream';
 import { ApiError, ConfigMap, KubeObject, Node, NodeCondition, Pod, Secret, Service } from '../api';
 import { Client, EventRecorder, Informer } from '../client';
 import { logger, Logger } from '../util/log';
@@ -14,6 +15,7 @@ import { bosunVersion, kubeletVersion } from '../util/version';
 import { RestartBackoff } from './backoff';
 import { PodWorker } from './pod-worker';
 import { DNSConfig, ContainerRuntime, RuntimeVersion } from './runtime/types';
+import { StreamingServer } from './streaming';
 import { VolumeManager } from './volumes';
 
 export interface AgentOptions {
@@ -31,7 +33,7 @@ export interface AgentOptions {
   network: string;
   allowHostPath?: boolean;
   dns?: DNSConfig;
-  /** The token the apiserver presents when it proxies logs to this agent. */
+  /** The token the apiserver presents when it proxies logs, exec and port-forward to this agent. */
   token: string;
   labels?: Record<string, string>;
   leaseRenewMs?: number;
@@ -61,6 +63,7 @@ export class Agent {
   private readonly services: Informer<Service>;
   private readonly recorder: EventRecorder;
   private readonly volumes: VolumeManager;
+  private readonly streaming: StreamingServer;
   private readonly backoff: RestartBackoff;
   private readonly controller = new AbortController();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -86,6 +89,13 @@ export class Agent {
       nodeName: options.name,
       dataDir: options.dataDir,
       allowHostPath: options.allowHostPath ?? false,
+    });
+    this.streaming = new StreamingServer({
+      nodeName: options.name,
+      token: options.token,
+      runtime: options.runtime,
+      pod: (namespace, name) => this.pods.get(`${namespace}/${name}`),
+      log: this.log,
     });
   }
 
@@ -158,6 +168,7 @@ export class Agent {
     for (const worker of this.workers.values()) worker.stop();
     await Promise.allSettled(this.running);
     await this.recorder.flush();
+    this.streaming.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
   }
@@ -389,7 +400,7 @@ export class Agent {
     }
   }
 
-  // ---- the agent's endpoint: logs, like the kubelet's /containerLogs ----
+  // ---- the agent's endpoint: logs like the kubelet's /containerLogs, and exec and port-forward (streaming.ts) ----
 
   private async startServer(): Promise<void> {
     const server = http.createServer((req, res) => {
@@ -397,6 +408,9 @@ export class Agent {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`${(error as Error).message}\n`);
       });
+    });
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.streaming.handleUpgrade(req, socket, head);
     });
     await new Promise<void>((resolve) =>
       server.listen(this.options.port ?? 0, this.options.address, resolve),

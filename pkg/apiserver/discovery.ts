@@ -97,6 +97,21 @@ function resourceEntries(info: ResourceInfo): object[] {
       });
     }
   }
+  if (info.resource === 'pods') {
+    // Served by the pod's agent through the apiserver (pod-logs.ts, pod-streams.ts).
+    const sub = (name: string, kind: string, verbs: string[]) => ({
+      name: `pods/${name}`,
+      singularName: '',
+      namespaced: true,
+      kind,
+      verbs,
+    });
+    entries.push(
+      sub('log', 'Pod', ['get']),
+      sub('exec', 'PodExecOptions', ['create', 'get']),
+      sub('portforward', 'PodPortForwardOptions', ['create', 'get']),
+    );
+  }
   return entries;
 }
 

@@ -5,6 +5,7 @@ import { Authenticator, TokenEntry } from './auth';
 import { ensureSystemNamespaces } from './bootstrap';
 import { ObjectStore } from './objects';
 import { podLogsHandler } from './pod-logs';
+import { podStreamHandlers } from './pod-streams';
 import { ApiServer } from './server';
 import { serviceAllocationHooks } from './services';
 
@@ -43,6 +44,7 @@ export async function startLocalApiServer(
   const objects = standardObjectStore(
     new LocalStore(new MvccStore({ historyEvents: options.historyEvents })),
   );
+  const nodeToken = (node: string) => extraTokens.find((t) => t.identity.node === node)?.token;
   await ensureSystemNamespaces(objects);
   const server = new ApiServer({
     objects,
@@ -52,9 +54,8 @@ export async function startLocalApiServer(
       ...extraTokens,
     ]),
     bookmarkIntervalMs: 1000,
-    subresources: {
-      'pods/log': podLogsHandler(objects, (node) => extraTokens.find((t) => t.identity.node === node)?.token),
-    },
+    subresources: { 'pods/log': podLogsHandler(objects, nodeToken) },
+    streams: podStreamHandlers(objects, nodeToken),
   });
   const address = await server.listen(0);
   return {

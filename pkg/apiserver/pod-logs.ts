@@ -6,16 +6,9 @@
  */
 import http from 'http';
 import { Request, Response } from 'express';
-import {
-  ApiError,
-  lookupResource,
-  newBadRequest,
-  newNotFound,
-  newServiceUnavailable,
-  Node,
-  Pod,
-} from '../api';
+import { lookupResource, newBadRequest, newServiceUnavailable, Pod } from '../api';
 import { ObjectStore } from './objects';
+import { agentEndpoint } from './pod-streams';
 import { ResourceRequest, SubresourceHandler } from './server';
 
 const FORWARDED_QUERY = ['follow', 'previous', 'tailLines', 'timestamps', 'sinceSeconds', 'limitBytes'];
@@ -26,7 +19,6 @@ export function podLogsHandler(
   nodeToken: (node: string) => string | undefined,
 ): SubresourceHandler {
   const pods = lookupResource('pods');
-  const nodes = lookupResource('nodes');
   return async (request: ResourceRequest, req: Request, res: Response) => {
     if (req.method !== 'GET') throw newBadRequest('pods/log supports GET only');
     const pod = (await objects.get(pods, request.namespace, request.name!)) as Pod;
@@ -47,18 +39,7 @@ export function podLogsHandler(
       throw newBadRequest(
         `container "${container}" in pod "${pod.metadata.name}" is waiting to start: pod is not scheduled`,
       );
-    let node: Node;
-    try {
-      node = (await objects.get(nodes, undefined, nodeName)) as Node;
-    } catch (error) {
-      if (error instanceof ApiError && error.code === 404) throw newNotFound(nodes, nodeName);
-      throw error;
-    }
-    const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-    const token = nodeToken(nodeName);
-    if (!address || !port || !token)
-      throw newServiceUnavailable(`the logs of node ${nodeName} cannot be reached (no agent endpoint known)`);
+    const { host: address, port, token } = await agentEndpoint(objects, nodeToken, nodeName, 'logs');
     const query = new URLSearchParams();
     for (const name of FORWARDED_QUERY) {
       const value = req.query[name];

@@ -5,7 +5,8 @@
  */
 import express, { NextFunction, Request, Response } from 'express';
 import http from 'http';
-import { AddressInfo } from 'net';
+import net, { AddressInfo } from 'net';
+import { Duplex } from 'stream';
 import { parse as parseYaml } from 'yaml';
 import {
   ApiError,
@@ -45,13 +46,26 @@ export interface ApiServerOptions {
   raft?: () => RaftGauges & { hasLeader: boolean };
   /** Interval of BOOKMARK events on watches that allow them. */
   bookmarkIntervalMs?: number;
-  /** Handlers of subresources served elsewhere (pods/log, pods/exec: proxied to the agent). */
+  /** Handlers of subresources served elsewhere (pods/log: proxied to the agent). */
   subresources?: Partial<Record<string, SubresourceHandler>>;
+  /** Subresources served over an upgraded connection (pods/exec, pods/portforward: spliced to the agent). */
+  streams?: Partial<Record<string, StreamHandler>>;
   /** The master's internal endpoints, mounted at /bosun/v1 behind the same authentication. */
   internal?: express.Router;
 }
 
 export type SubresourceHandler = (request: ResourceRequest, req: Request, res: Response) => Promise<void>;
+
+/**
+ * Serves an upgrade request (already authenticated and authorized) on its raw connection: it
+ * either switches protocols or throws an ApiError, which is answered as a Status.
+ */
+export type StreamHandler = (
+  request: ResourceRequest,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+) => Promise<void>;
 
 /** A parsed resource path. */
 export interface ResourceRequest {
@@ -209,6 +223,36 @@ function parseResourcePath(
   return { groupName, version, rest, watchPrefix };
 }
 
+type ParsedPath = NonNullable<ReturnType<typeof parseResourcePath>>;
+
+/** The resource, namespace, name and subresource of a parsed path; 404 when it names no resource. */
+function resolveResource(parsed: ParsedPath, identity: Identity): ResourceRequest {
+  const { groupName, version } = parsed;
+  let rest = parsed.rest;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3 && resourceFor(groupName, version, rest[2])?.namespaced) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [resourceName, name, subresource, ...extra] = rest;
+  const info = resourceFor(groupName, version, resourceName);
+  if (!info || extra.length > 0) {
+    throw newNotFound({ group: groupName, resource: resourceName }, name ?? '');
+  }
+  return { info, namespace, name, subresource, identity };
+}
+
+function authorizeRequest(request: ResourceRequest, verb: string, qualified: string): void {
+  const { identity, info, name, namespace } = request;
+  if (!authorize(identity, verb, qualified)) {
+    throw newForbidden(
+      info,
+      name ?? '',
+      `User "${identity.user}" cannot ${verb} resource "${qualified}" in API group "${info.group}"${namespace ? ` in the namespace "${namespace}"` : ''}`,
+    );
+  }
+}
+
 export class ApiServer {
   readonly app = express();
   readonly metrics: ApiMetrics;
@@ -318,41 +362,25 @@ export class ApiServer {
     const parsed = parseResourcePath(req.path);
     if (!parsed) throw newNotFound({ group: '', resource: '' }, req.path);
     const { groupName, version, watchPrefix } = parsed;
-    let rest = parsed.rest;
-    if (rest.length === 0) {
+    if (parsed.rest.length === 0) {
       if (req.method !== 'GET') throw newMethodNotAllowed({ group: groupName, resource: '' }, req.method);
       const document = discovery.resourceList(groupName, version);
       if (!document) throw newNotFound({ group: groupName, resource: '' }, req.path);
       res.json(document);
       return;
     }
-    let namespace: string | undefined;
-    if (
-      rest[0] === 'namespaces' &&
-      rest.length >= 3 &&
-      resourceFor(groupName, version, rest[2])?.namespaced
-    ) {
-      namespace = rest[1];
-      rest = rest.slice(2);
-    }
-    const [resourceName, name, subresource, ...extra] = rest;
-    const info = resourceFor(groupName, version, resourceName);
-    if (!info || extra.length > 0) {
-      throw newNotFound({ group: groupName, resource: resourceName }, name ?? '');
-    }
     const identity = locals(res).identity!;
-    const request: ResourceRequest = { info, namespace, name, subresource, identity };
-    const verb = this.verbOf(req, request, watchPrefix);
+    const request = resolveResource(parsed, identity);
+    const { info, name, subresource } = request;
     const qualified = subresource ? `${info.resource}/${subresource}` : info.resource;
+    // Streaming subresources are "create" whatever the method (a WebSocket upgrade is a GET),
+    // so that a read-only identity can never exec.
+    const streaming = this.options.streams?.[qualified] !== undefined;
+    const verb = streaming ? 'create' : this.verbOf(req, request, watchPrefix);
     locals(res).verb = verb;
     locals(res).resource = qualified;
-    if (!authorize(identity, verb, qualified)) {
-      throw newForbidden(
-        info,
-        name ?? '',
-        `User "${identity.user}" cannot ${verb} resource "${qualified}" in API group "${info.group}"${namespace ? ` in the namespace "${namespace}"` : ''}`,
-      );
-    }
+    authorizeRequest(request, verb, qualified);
+    if (streaming) throw newBadRequest('Upgrade request required');
     if (subresource && !['status', 'scale', 'binding'].includes(subresource)) {
       const handler = this.options.subresources?.[`${info.resource}/${subresource}`];
       if (!handler) throw newNotFound(info, `${name}/${subresource}`);
@@ -626,10 +654,70 @@ export class ApiServer {
     }
   }
 
+  /**
+   * An upgrade request (WebSocket, SPDY). Streaming subresources are authenticated and
+   * authorized here and handed their raw connection; anything else that merely offers an
+   * upgrade (h2c) is served as the ordinary request it also is.
+   */
+  private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const respond = (code: number, resource = '') =>
+      this.metrics.requests.inc({ verb: 'create', resource, code: String(code) });
+    const serve = async () => {
+      const url = new URL(req.url ?? '/', 'http://apiserver');
+      const parsed = parseResourcePath(url.pathname);
+      const name = parsed?.rest[parsed.rest[0] === 'namespaces' ? 3 : 1];
+      const subresource = parsed?.rest[parsed.rest[0] === 'namespaces' ? 4 : 2];
+      const resource = parsed?.rest[parsed.rest[0] === 'namespaces' ? 2 : 0];
+      const qualified = `${resource}/${subresource}`;
+      const handler = name && subresource ? this.options.streams?.[qualified] : undefined;
+      if (!parsed || !handler) {
+        this.serveAsRequest(req, socket);
+        return;
+      }
+      const identity = this.options.authenticator.authenticate(req.headers.authorization);
+      if (!identity) throw newUnauthorized('Unauthorized');
+      const request = resolveResource(parsed, identity);
+      authorizeRequest(request, 'create', qualified);
+      await handler(request, req, socket, head);
+      respond(101, qualified);
+      log.debug('streaming', { path: url.pathname, user: identity.user });
+    };
+    serve().catch((error: unknown) => {
+      const status = statusForError(error);
+      if (!(error instanceof ApiError))
+        log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
+      respond(status.code ?? 500);
+      const body = JSON.stringify(status);
+      socket.end(
+        `HTTP/1.1 ${status.code} ${http.STATUS_CODES[status.code ?? 500] ?? ''}\r\n` +
+          'Content-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+          'Connection: close\r\n\r\n' +
+          body,
+      );
+    });
+  }
+
+  /** Serves an upgrade request through express, as if it had asked for no upgrade. */
+  private serveAsRequest(req: http.IncomingMessage, socket: Duplex): void {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as net.Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as net.Socket);
+      socket.end();
+    });
+    this.app(req as Request, res as Response);
+  }
+
   /** Starts listening; resolves to the bound address. */
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       const server = http.createServer(this.app);
+      server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+        this.handleUpgrade(req, socket, head),
+      );
       server.keepAliveTimeout = 65_000;
       server.once('error', reject);
       server.listen(port, host, () => {

@@ -5,6 +5,8 @@ import './get';
 import './delete';
 import './scale';
 import './describe';
+import './logs';
+import './exec';
 import './agent';
 import './master';
 import './front';

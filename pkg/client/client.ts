@@ -38,6 +38,15 @@ export interface WatchOptions {
   allowWatchBookmarks?: boolean;
 }
 
+export interface PodLogOptions {
+  container?: string;
+  follow?: boolean;
+  previous?: boolean;
+  timestamps?: boolean;
+  tailLines?: number;
+  sinceSeconds?: number;
+}
+
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
@@ -260,6 +269,26 @@ export class Client {
         target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
       },
     });
+  }
+
+  /**
+   * A container's log (pods/log) as a stream; with `follow` it stays open until the
+   * container stops or the signal aborts.
+   */
+  async podLogs(
+    namespace: string,
+    name: string,
+    options: PodLogOptions = {},
+    signal?: AbortSignal,
+  ): Promise<NodeJS.ReadableStream> {
+    const response = await this.transport.stream({
+      method: 'GET',
+      path: resourcePath(lookupResource('pods'), namespace, name, 'log'),
+      query: { ...options },
+      accept: '*/*',
+      signal,
+    });
+    return response.body;
   }
 
   /** A raw GET for the paths that are not resources (/version, /healthz, discovery). */

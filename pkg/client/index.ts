@@ -3,6 +3,7 @@ export type {
   ClientOptions,
   ListOptions,
   PatchType,
+  PodLogOptions,
   WatchEvent,
   WatchEventType,
   WatchOptions,
@@ -16,3 +17,18 @@ export { WorkQueue } from './workqueue';
 export type { WorkQueueOptions } from './workqueue';
 export { EventRecorder } from './events';
 export type { EventSource, EventType } from './events';
+export {
+  Channel,
+  channelMessage,
+  EXEC_PROTOCOL_V4,
+  EXEC_PROTOCOL_V5,
+  EXEC_PROTOCOLS,
+  execInPod,
+  exitCodeOf,
+  exitStatus,
+  openWebSocket,
+  PORT_FORWARD_CHANNEL_PROTOCOLS,
+  PORT_FORWARD_PROTOCOL,
+  PORT_FORWARD_SPDY_TUNNEL_PROTOCOL,
+} from './streaming';
+export type { ExecOptions } from './streaming';

@@ -101,6 +101,11 @@ export class Transport {
     this.userAgent = options.userAgent ?? 'bosun-client';
   }
 
+  /** The Authorization header requests carry (for connections made outside this transport: WebSockets). */
+  authorization(): string | undefined {
+    return this.token ? `Bearer ${this.token}` : undefined;
+  }
+
   /** The master requests go to now. */
   get server(): string {
     return this.servers[this.current];

@@ -8,6 +8,7 @@ import { Authenticator, TokenEntry } from '../apiserver/auth';
 import { ensureSystemNamespaces } from '../apiserver/bootstrap';
 import { standardObjectStore } from '../apiserver/local';
 import { podLogsHandler } from '../apiserver/pod-logs';
+import { podStreamHandlers } from '../apiserver/pod-streams';
 import { ApiServer } from '../apiserver/server';
 import { PeerAddress, RaftNode } from '../raft/node';
 import { ReplicatedStore } from '../store/replicated';
@@ -102,6 +103,7 @@ export class Master {
       },
       internal: internalApi(this),
       subresources: { 'pods/log': podLogsHandler(objects, (node) => options.tokens.nodes[node]) },
+      streams: podStreamHandlers(objects, (node) => options.tokens.nodes[node]),
     });
     this.node.on('leader', (isLeader: boolean) => (isLeader ? this.startLeading() : this.stopLeading()));
     this.node.on('fatal', () => {

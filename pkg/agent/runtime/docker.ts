@@ -1,11 +1,13 @@
 import Docker from 'dockerode';
-import { PassThrough, Readable } from 'stream';
+import { Duplex, PassThrough, Readable } from 'stream';
 import { dockerName, LABEL, podLabels } from './labels';
 import {
   ContainerConfig,
   ContainerRole,
   ContainerRuntime,
   ExecResult,
+  ExecSession,
+  ExecStreamOptions,
   ImagePullError,
   LogOptions,
   NetworkInfo,
@@ -281,6 +283,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async inspect(id: string): Promise<RuntimeContainer | undefined> {
+    // The daemon answers an empty id with a redirect that the Docker client follows to a bogus host.
+    if (!id) return undefined;
     const info = await call('inspect container', () => this.docker.getContainer(id).inspect(), [404]);
     return info ? this.describe(info) : undefined;
   }
@@ -378,6 +382,56 @@ export class DockerRuntime implements ContainerRuntime {
     };
   }
 
+  async execStream(id: string, options: ExecStreamOptions): Promise<ExecSession> {
+    const exec = (await call('exec', () =>
+      this.docker.getContainer(id).exec({
+        Cmd: options.command,
+        AttachStdin: options.stdin,
+        AttachStdout: options.stdout,
+        AttachStderr: options.stderr,
+        Tty: options.tty,
+      }),
+    ))!;
+    const socket = (await call('exec start', () =>
+      exec.start({ hijack: true, stdin: options.stdin, Tty: options.tty }),
+    )) as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (options.tty) {
+      socket.on('data', (chunk: Buffer) => stdout.write(chunk));
+      stderr.end();
+    } else {
+      demultiplex(socket, stdout, stderr);
+    }
+    const closed = new Promise<void>((resolve) => {
+      socket.once('close', () => {
+        stdout.end();
+        stderr.end();
+        resolve();
+      });
+    });
+    socket.on('error', () => socket.destroy());
+    return {
+      stdin: options.stdin ? socket : undefined,
+      stdout,
+      stderr,
+      resize: async (width, height) => {
+        if (!options.tty) return;
+        await call('exec resize', () => exec.resize({ w: width, h: height }), [404, 409, 500]);
+      },
+      wait: async () => {
+        await closed;
+        // The daemon closes the stream as the process exits; its exit code lands a moment later.
+        for (let attempt = 0; ; attempt++) {
+          const info = (await call('exec inspect', () => exec.inspect()))!;
+          if (!info.Running || attempt >= 100) return info.ExitCode ?? -1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+      close: () => socket.destroy(),
+    };
+  }
+
   async logs(id: string, options: LogOptions, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
     const container = this.docker.getContainer(id);
     const common = {
@@ -471,4 +525,25 @@ export class DockerRuntime implements ContainerRuntime {
     ))!;
     return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
+}
+
+/**
+ * Docker's framing of a non-TTY attach: an 8-byte header per chunk (stream 1 stdout, 2
+ * stderr; a big-endian length in bytes 4-7), then the chunk. Frames are split anywhere by TCP.
+ */
+export function demultiplex(
+  source: Readable,
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+): void {
+  let pending: Buffer = Buffer.alloc(0);
+  source.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 8) {
+      const size = pending.readUInt32BE(4);
+      if (pending.length < 8 + size) break;
+      (pending[0] === 2 ? stderr : stdout).write(pending.subarray(8, 8 + size));
+      pending = pending.subarray(8 + size);
+    }
+  });
 }

@@ -10,6 +10,7 @@ import {
   ContainerConfig,
   ContainerRuntime,
   ExecResult,
+  ExecSession,
   NetworkInfo,
   RuntimeContainer,
   RuntimeEvent,
@@ -118,6 +119,10 @@ export class HollowRuntime implements ContainerRuntime {
 
   async exec(): Promise<ExecResult> {
     return { exitCode: 0, stdout: '', stderr: '' };
+  }
+
+  async execStream(): Promise<ExecSession> {
+    throw new Error('a hollow node runs no processes to exec into');
   }
 
   async logs(): Promise<NodeJS.ReadableStream> {

@@ -111,6 +111,29 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface ExecStreamOptions {
+  command: string[];
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** A command running in a container with its streams attached (what `kubectl exec` drives). */
+export interface ExecSession {
+  /** The command's stdin, when asked for: `end()` closes it, as EOF on a terminal would. */
+  stdin?: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  /** Ends at once with a TTY: the terminal merges the command's stderr into stdout. */
+  stderr: NodeJS.ReadableStream;
+  /** Resizes the TTY (ignored without one). */
+  resize(width: number, height: number): Promise<void>;
+  /** The exit code, once the command has ended and its output streams have ended. */
+  wait(): Promise<number>;
+  /** Drops the attached streams (the client went away). */
+  close(): void;
+}
+
 export interface LogOptions {
   follow: boolean;
   /** Lines from the end; undefined for all. */
@@ -185,6 +208,8 @@ export interface ContainerRuntime {
   listPodContainers(podUid?: string): Promise<RuntimeContainer[]>;
 
   exec(id: string, command: string[], timeoutMs: number): Promise<ExecResult>;
+  /** Starts a command in a running container with its streams attached. */
+  execStream(id: string, options: ExecStreamOptions): Promise<ExecSession>;
   logs(id: string, options: LogOptions, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
   /** Container lifecycle events of this node, until the signal aborts. */
   events(signal: AbortSignal): AsyncIterable<RuntimeEvent>;
