@@ -29,6 +29,8 @@ export interface TransportOptions {
   /** How long a request keeps trying across masters before it gives up. */
   retryForMs?: number;
   userAgent?: string;
+  /** false: start with the first server listed (tests of failover order); otherwise a random one. */
+  randomStart?: boolean;
 }
 
 export interface RequestOptions {
@@ -99,6 +101,9 @@ export class Transport {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retryForMs = options.retryForMs ?? 15_000;
     this.userAgent = options.userAgent ?? 'bosun-client';
+    // Any master answers: clients start at a random one, so a hundred agents spread their
+    // requests and watches over the masters instead of all loading the first one listed.
+    if (options.randomStart !== false) this.current = Math.floor(Math.random() * this.servers.length);
   }
 
   /** The Authorization header requests carry (for connections made outside this transport: WebSockets). */
