@@ -3,6 +3,7 @@
  * (admin identity, talking to its own API) and runs them while it leads.
  */
 import { Controller, ControllerContext } from './context';
+import { EndpointsController } from './endpoints/endpoints';
 
 export interface ControllerOptions {
   /** How long a node's Lease may go unrenewed before the node is Unknown (node lifecycle). */
@@ -18,7 +19,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
 
 export function allControllers(context: ControllerContext, options: ControllerOptions): Controller[] {
   const controllers: Controller[] = [];
-  void context;
   void options;
+  controllers.push(new EndpointsController(context));
   return controllers;
 }
