@@ -4,6 +4,7 @@
  */
 import { Controller, ControllerContext } from './context';
 import { EndpointsController } from './endpoints/endpoints';
+import { GarbageCollector } from './gc/garbage-collector';
 
 export interface ControllerOptions {
   /** How long a node's Lease may go unrenewed before the node is Unknown (node lifecycle). */
@@ -21,5 +22,6 @@ export function allControllers(context: ControllerContext, options: ControllerOp
   const controllers: Controller[] = [];
   void options;
   controllers.push(new EndpointsController(context));
+  controllers.push(new GarbageCollector(context));
   return controllers;
 }

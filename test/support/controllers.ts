@@ -2,6 +2,7 @@
  * Controllers against the in-memory apiserver: a real apiserver over HTTP on loopback, an
  * admin client, a controller context, and the controllers running until the test ends.
  */
+import { setMaxListeners } from 'events';
 import { ApiError, Pod } from '../../pkg/api';
 import { LocalApiServer, startLocalApiServer } from '../../pkg/apiserver/local';
 import { Client } from '../../pkg/client';
@@ -40,6 +41,8 @@ export async function startControllerHarness(): Promise<ControllerHarness> {
       context = controllerContext(client);
       const controllers = build(context);
       abort = new AbortController();
+      // One abort listener per informer's watch and per controller: more than Node's default ten.
+      setMaxListeners(100, abort.signal);
       running = runControllers(context, controllers, abort.signal);
       await context.informers.waitForSync(abort.signal);
     },
