@@ -5,6 +5,7 @@
 import { Controller, ControllerContext } from './context';
 import { EndpointsController } from './endpoints/endpoints';
 import { GarbageCollector } from './gc/garbage-collector';
+import { NamespaceController } from './namespace/namespace';
 
 export interface ControllerOptions {
   /** How long a node's Lease may go unrenewed before the node is Unknown (node lifecycle). */
@@ -23,5 +24,6 @@ export function allControllers(context: ControllerContext, options: ControllerOp
   void options;
   controllers.push(new EndpointsController(context));
   controllers.push(new GarbageCollector(context));
+  controllers.push(new NamespaceController(context));
   return controllers;
 }
