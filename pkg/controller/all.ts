@@ -6,6 +6,7 @@ import { Controller, ControllerContext } from './context';
 import { EndpointsController } from './endpoints/endpoints';
 import { GarbageCollector } from './gc/garbage-collector';
 import { NamespaceController } from './namespace/namespace';
+import { NodeLifecycleController } from './node/lifecycle';
 
 export interface ControllerOptions {
   /** How long a node's Lease may go unrenewed before the node is Unknown (node lifecycle). */
@@ -21,7 +22,12 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
 
 export function allControllers(context: ControllerContext, options: ControllerOptions): Controller[] {
   const controllers: Controller[] = [];
-  void options;
+  controllers.push(
+    new NodeLifecycleController(context, {
+      nodeGracePeriodMs: options.nodeGracePeriodMs,
+      podEvictionTimeoutMs: options.podEvictionTimeoutMs,
+    }),
+  );
   controllers.push(new EndpointsController(context));
   controllers.push(new GarbageCollector(context));
   controllers.push(new NamespaceController(context));

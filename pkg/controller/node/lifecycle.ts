@@ -309,19 +309,17 @@ export class NodeLifecycleController implements Controller {
       const ready = podReadyStatus(pod);
       if (ready === undefined || ready === 'False') continue;
       try {
-        await this.context.client
-          .resource('Pod')
-          .patch(
-            pod.metadata.namespace,
-            pod.metadata.name!,
-            {
-              status: {
-                conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: timestamp(now) }],
-              },
+        await this.context.client.resource('Pod').patch(
+          pod.metadata.namespace,
+          pod.metadata.name!,
+          {
+            status: {
+              conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: timestamp(now) }],
             },
-            'strategic',
-            { subresource: 'status' },
-          );
+          },
+          'strategic',
+          { subresource: 'status' },
+        );
       } catch (error) {
         if (error instanceof ApiError && error.code === 404) continue;
         throw error;
