@@ -274,6 +274,30 @@ describe('EndpointsController', () => {
     expect(still.subsets).toEqual(manual.subsets);
   });
 
+  it('keeps Endpoints made before their Service while running, and deletes those without one at start', async () => {
+    const early = await client.resource('Endpoints').create({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'early', namespace: 'default' },
+      subsets: [{ addresses: [{ ip: '192.0.2.2' }], ports: [{ port: 5432, protocol: 'TCP' }] }],
+    } as Endpoints);
+    await client.resource('Endpoints').patch('default', 'early', { metadata: { labels: { v: '2' } } });
+    await client.resource('Service').create(service('left', { selector: { app: 'left' } }));
+    await runningPod(client, 'left-a', { app: 'left' }, { ip: '10.7.0.1', ready: true });
+    await waitFor(
+      'endpoints',
+      async () => ips((await endpointsOf('left')).subsets).ready.flat().length === 1,
+    );
+    expect((await endpointsOf('early')).metadata.uid).toBe(early.metadata.uid);
+
+    await harness.stopControllers();
+    await client.resource('Service').delete('default', 'left');
+    await harness.start((context) => [new EndpointsController(context)]);
+    await waitFor('leftover endpoints deleted', () => isGone(endpointsOf('left')));
+    // At start, any Endpoints without a Service is a leftover, as for Kubernetes' controller.
+    await waitFor('early ones too', () => isGone(endpointsOf('early')));
+  });
+
   it('writes only when the content changes', async () => {
     await client.resource('Service').create(service('quiet', { selector: { app: 'quiet' } }));
     const pod = await runningPod(client, 'quiet-a', { app: 'quiet' }, { ip: '10.6.0.1', ready: true });

@@ -191,6 +191,11 @@ export class EndpointsController implements Controller {
   private readonly selectors = new Map<string, Map<string, Selector>>();
   /** namespace → pod keys, so a sync lists only its namespace's pods. */
   private readonly podsByNamespace = new Map<string, Set<string>>();
+  /**
+   * Services seen deleted (or missing at start) whose Endpoints are to go. Endpoints without
+   * a Service are otherwise left alone: a user may create them before their selector-less Service.
+   */
+  private readonly serviceGone = new Set<string>();
 
   constructor(
     private readonly context: ControllerContext,
@@ -205,6 +210,7 @@ export class EndpointsController implements Controller {
       update: (_old, service) => this.serviceChanged(service),
       delete: (service) => {
         this.selectors.get(service.metadata.namespace!)?.delete(service.metadata.name!);
+        this.serviceGone.add(objectKey(service));
         this.queue.add(objectKey(service));
       },
     });
@@ -225,6 +231,9 @@ export class EndpointsController implements Controller {
     });
     // Endpoints changed or deleted by someone else are put back.
     this.endpoints.addHandlers({
+      add: (endpoints) => {
+        if (this.serviceGone.has(objectKey(endpoints))) this.queue.add(objectKey(endpoints));
+      },
       update: (old, endpoints) => {
         if (old.metadata.resourceVersion !== endpoints.metadata.resourceVersion)
           this.queue.add(objectKey(endpoints));
@@ -234,6 +243,14 @@ export class EndpointsController implements Controller {
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    // Services deleted while no controller ran leave their Endpoints behind: one pass at start.
+    for (const endpoints of this.endpoints.list()) {
+      const key = objectKey(endpoints);
+      if (!this.services.get(key)) {
+        this.serviceGone.add(key);
+        this.queue.add(key);
+      }
+    }
     const stop = () => this.queue.shutDown();
     signal.addEventListener('abort', stop, { once: true });
     try {
@@ -297,14 +314,19 @@ export class EndpointsController implements Controller {
     const service = this.services.get(key);
     const current = this.endpoints.get(key);
     if (!service) {
+      // Not in the cache yet: its add event brings the key back.
       if (!current) return;
+      if (!this.serviceGone.has(key)) return;
       try {
         await client.delete(namespace, name, { preconditions: { uid: current.metadata.uid } });
       } catch (error) {
         if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) throw error;
       }
+      this.serviceGone.delete(key);
       return;
     }
+    this.serviceGone.delete(key);
+    if (service.spec.type === 'ExternalName') return;
     if (!hasSelector(service)) return;
     const selector = selectorFromLabelSelector({ matchLabels: service.spec.selector });
     const subsets = computeSubsets(service, this.podsOf(namespace, selector));
