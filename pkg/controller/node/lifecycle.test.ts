@@ -14,6 +14,7 @@ import { TAINT_NOT_READY, TAINT_UNREACHABLE } from './taints';
 const GRACE_MS = 600;
 const EVICTION_MS = 1000;
 const RENEW_MS = 100;
+const QUARANTINE_MS = 800;
 
 function microTime(ms = Date.now()): string {
   return new Date(ms).toISOString().replace('Z', '000Z');
@@ -121,6 +122,7 @@ describe('NodeLifecycleController', () => {
       new NodeLifecycleController(context, {
         nodeGracePeriodMs: GRACE_MS,
         podEvictionTimeoutMs: EVICTION_MS,
+        orphanedPodQuarantineMs: QUARANTINE_MS,
       }),
     ]);
   const agent = (name: string) => {
@@ -282,7 +284,7 @@ describe('NodeLifecycleController', () => {
     await harness.stopControllers();
   });
 
-  it('force-deletes the pods of a deleted node after the grace period', async () => {
+  it('force-deletes the pods of a deleted node after the quarantine', async () => {
     const doomed = agent('doomed');
     await doomed.register();
     doomed.renewing();
@@ -292,9 +294,9 @@ describe('NodeLifecycleController', () => {
     await client.resource('Node').delete(undefined, 'doomed');
     const deletedAt = Date.now();
     await waitFor('pod of the deleted node gone', () => isGone(getPod('orphan-pod')), {
-      timeoutMs: GRACE_MS + 5000,
+      timeoutMs: QUARANTINE_MS + 5000,
     });
-    expect(Date.now() - deletedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
+    expect(Date.now() - deletedAt).toBeGreaterThanOrEqual(QUARANTINE_MS - 100);
     expect((await eventsAbout('orphan-pod', 'NodeLost'))[0]?.message).toContain(
       'node doomed no longer exists',
     );

@@ -11,7 +11,8 @@
  * - Pods on a node with NoExecute taints are evicted (deleted) once their toleration has run
  *   out, counted from the taint's timeAdded. A pod evicted from, or terminating on, a node
  *   that is unreachable is then force-deleted (grace 0): its agent is not there to confirm.
- * - Pods bound to a node that was deleted are force-deleted after the grace period.
+ * - Pods bound to a node that does not exist are force-deleted after a quarantine (as
+ *   Kubernetes' pod GC does: a node may be re-registering).
  *
  * A new controller (a new leader) never declares a node Unknown before it has itself watched
  * for a full grace period: a lease that merely looks old at start may have been renewed while
@@ -31,6 +32,8 @@ export interface NodeLifecycleOptions {
   nodeGracePeriodMs: number;
   /** How long a pod tolerates an unreachable or not-ready node when it says nothing itself. */
   podEvictionTimeoutMs: number;
+  /** How long pods stay bound to a node that no longer exists before they are deleted (Kubernetes: 40 s). */
+  orphanedPodQuarantineMs?: number;
   workers?: number;
   /** Milliseconds since the epoch; the same clock as the agents' renewTime (one machine). */
   now?: () => number;
@@ -412,7 +415,7 @@ export class NodeLifecycleController implements Controller {
     log.info('pod force-deleted', { pod: objectKey(pod), node: nodeName, reason: why });
   }
 
-  /** A deleted node's pods, once the grace period has passed (it may be re-registering). */
+  /** A deleted node's pods, once the quarantine has passed (it may be re-registering). */
   private async syncMissingNode(name: string): Promise<void> {
     const pods = this.podsOn(name);
     if (pods.length === 0) {
@@ -422,8 +425,9 @@ export class NodeLifecycleController implements Controller {
     const now = this.now();
     let since = this.missingSince.get(name);
     if (since === undefined) this.missingSince.set(name, (since = Math.max(now, this.startedAt)));
-    if (now - since < this.options.nodeGracePeriodMs) {
-      this.deadlines.at(name, since + this.options.nodeGracePeriodMs);
+    const quarantine = this.options.orphanedPodQuarantineMs ?? 40_000;
+    if (now - since < quarantine) {
+      this.deadlines.at(name, since + quarantine);
       return;
     }
     for (const pod of pods) await this.forceDelete(undefined, pod, name);
