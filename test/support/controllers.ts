@@ -37,6 +37,7 @@ export async function startControllerHarness(): Promise<ControllerHarness> {
       return context;
     },
     async start(build) {
+      await harness.stopControllers();
       // A fresh context each time: a new leader starts with empty caches.
       context = controllerContext(client);
       const controllers = build(context);

@@ -115,8 +115,11 @@ export class NodeLifecycleController implements Controller {
   private readonly podsByNode = new Map<string, Set<string>>();
   /** Nodes whose Ready went from True to False: their pods are marked not ready once. */
   private readonly becameNotReady = new Set<string>();
-  /** Taints without timeAdded (set by someone else): when this controller first saw them. */
-  private readonly taintSeen = new Map<string, number>();
+  /**
+   * NoExecute taints by node: to the millisecond, when this controller added them (timeAdded
+   * keeps whole seconds) or first saw them (taints others set without timeAdded).
+   */
+  private readonly taintTimes = new Map<string, number>();
   /** Deleted nodes with pods still bound: since when. */
   private readonly missingSince = new Map<string, number>();
   /** Uids of the pods this controller evicted: force-deleted at once if their node is unreachable. */
@@ -294,8 +297,10 @@ export class NodeLifecycleController implements Controller {
       health,
       taints: taints.map((t) => `${t.key}:${t.effect}`),
     });
+    const name = node.metadata.name!;
+    const before = node.spec?.taints ?? [];
     // Pinned to the version read: a taint someone else added meanwhile is not lost (409, retry).
-    return this.context.client.resource('Node').patch(
+    const updated = await this.context.client.resource('Node').patch(
       undefined,
       node.metadata.name!,
       {
@@ -304,6 +309,12 @@ export class NodeLifecycleController implements Controller {
       },
       'merge',
     );
+    for (const taint of taints) {
+      if (taint.effect !== 'NoExecute') continue;
+      if (before.some((t) => t.key === taint.key && t.effect === taint.effect)) continue;
+      this.taintTimes.set(this.taintKey(name, taint), now);
+    }
+    return updated;
   }
 
   private async markPodsNotReady(node: Node, pods: Pod[], now: number): Promise<void> {
@@ -337,12 +348,12 @@ export class NodeLifecycleController implements Controller {
     const noExecute = (node.spec?.taints ?? [])
       .filter((t) => t.effect === 'NoExecute')
       .map((taint) => ({ taint, since: this.taintSince(name, taint, now) }));
-    for (const key of [...this.taintSeen.keys()]) {
+    for (const key of [...this.taintTimes.keys()]) {
       if (
         key.startsWith(`${name}\u0000`) &&
         !noExecute.some(({ taint }) => key === this.taintKey(name, taint))
       )
-        this.taintSeen.delete(key);
+        this.taintTimes.delete(key);
     }
     for (const pod of pods) {
       const uid = pod.metadata.uid!;
@@ -386,12 +397,15 @@ export class NodeLifecycleController implements Controller {
   }
 
   private taintSince(node: string, taint: Taint, now: number): number {
-    const added = parseTime(taint.timeAdded);
-    if (added !== undefined) return added;
     const key = this.taintKey(node, taint);
-    let seen = this.taintSeen.get(key);
-    if (seen === undefined) this.taintSeen.set(key, (seen = now));
-    return seen;
+    const known = this.taintTimes.get(key);
+    const added = parseTime(taint.timeAdded);
+    if (added === undefined) {
+      if (known === undefined) this.taintTimes.set(key, now);
+      return known ?? now;
+    }
+    // Ours, known more precisely than timeAdded's second; else (another leader's) timeAdded.
+    return known !== undefined && known >= added && known < added + 1000 ? known : added;
   }
 
   private async forceDelete(node: Node | undefined, pod: Pod, nodeName = node?.metadata.name): Promise<void> {
