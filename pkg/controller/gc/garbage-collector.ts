@@ -259,7 +259,9 @@ export class GarbageCollector implements Controller {
       object as never,
       'Normal',
       'GarbageCollected',
-      `Deleting ${describe(node)}: its owner${waiting.length + dangling.length > 1 ? 's' : ''} ${why} ${waiting.length > 0 ? 'are being deleted' : 'no longer exist'}`,
+      waiting.length > 0
+        ? `Deleting ${describe(node)} in the foreground: no owner is left but ${why}, being deleted`
+        : `Deleting ${describe(node)}: no owner is left (${why} gone)`,
     );
     await this.delete(node, policy);
   }
