@@ -27,7 +27,7 @@ import {
 
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
-export type Subresource = 'status' | 'scale' | 'binding';
+export type Subresource = 'status' | 'scale' | 'binding' | 'finalize';
 
 export interface ResourceInfo {
   /** '' for the core group. */
@@ -146,6 +146,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
     shortNames: ['ns'],
     namespaced: false,
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    // finalize: the only way to change spec.finalizers, as in Kubernetes (the namespace controller's write).
+    subresources: ['status', 'finalize'],
     schema: NamespaceSchema,
   }),
   resource({

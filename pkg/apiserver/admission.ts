@@ -131,15 +131,29 @@ export function prepareForCreate(info: ResourceInfo, object: KubeObject): void {
 
 /**
  * What an update may change. Through the main resource: not the status of kinds that have a
- * status subresource. Through /status: only the status. Either way, not what the server owns
+ * status subresource, nor a namespace's spec.finalizers. Through /status: only the status.
+ * Through a namespace's /finalize: only spec.finalizers. Either way, not what the server owns
  * (uid, creation time, deletion marks), and generation moves when the spec does.
  */
 export function prepareForUpdate(
   info: ResourceInfo,
   next: KubeObject,
   previous: KubeObject,
-  subresource?: 'status',
+  subresource?: 'status' | 'finalize',
 ): void {
+  if (next.kind === 'Namespace' && previous.kind === 'Namespace') {
+    if (subresource === 'finalize') {
+      const finalizers = next.spec?.finalizers;
+      Object.assign(next, structuredClone(previous));
+      next.spec = { ...next.spec, finalizers };
+      if (finalizers === undefined) delete next.spec.finalizers;
+      return;
+    }
+    if (subresource !== 'status') {
+      next.spec = { ...next.spec, finalizers: previous.spec?.finalizers };
+      if (next.spec.finalizers === undefined) delete next.spec.finalizers;
+    }
+  }
   const meta = next.metadata;
   const prev = previous.metadata;
   meta.uid = prev.uid;

@@ -87,6 +87,14 @@ function resourceEntries(info: ResourceInfo): object[] {
         kind: 'Scale',
         verbs: ['get', 'patch', 'update'],
       });
+    } else if (sub === 'finalize') {
+      entries.push({
+        name: `${info.resource}/finalize`,
+        singularName: '',
+        namespaced: info.namespaced,
+        kind: info.kind,
+        verbs: ['update'],
+      });
     } else if (sub === 'binding') {
       entries.push({
         name: `${info.resource}/binding`,

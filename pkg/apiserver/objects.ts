@@ -360,7 +360,7 @@ export class ObjectStore {
     namespace: string | undefined,
     name: string,
     body: unknown,
-    options: WriteOptions & { subresource?: 'status' } = {},
+    options: WriteOptions & { subresource?: 'status' | 'finalize' } = {},
   ): Promise<WriteResult> {
     const decoded = decodeBody(info, body, options.fieldValidation, { namespace, name });
     const requested = decoded.object.metadata.resourceVersion;
@@ -384,7 +384,7 @@ export class ObjectStore {
     name: string,
     kind: PatchKind,
     patch: unknown,
-    options: WriteOptions & { subresource?: 'status' } = {},
+    options: WriteOptions & { subresource?: 'status' | 'finalize' } = {},
   ): Promise<WriteResult> {
     const key = objectStorageKey(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -432,7 +432,7 @@ export class ObjectStore {
     previous: KubeObject,
     previousRevision: number,
     decoded: ReturnType<typeof decodeBody>,
-    options: WriteOptions & { subresource?: 'status' },
+    options: WriteOptions & { subresource?: 'status' | 'finalize' },
   ): Promise<WriteResult> {
     prepareForUpdate(info, next, previous, options.subresource);
     mustBeValid(info, { ...decoded, object: next }, previous);
@@ -446,11 +446,13 @@ export class ObjectStore {
         },
         warnings: decoded.warnings,
       };
-    // Deleting, and the last finalizer is gone: the object goes (pods wait for their agent instead).
+    // Deleting, and the last finalizer is gone: the object goes (pods wait for their agent
+    // instead, and a namespace for the namespace controller to empty its spec.finalizers).
     if (
       next.metadata.deletionTimestamp &&
       (next.metadata.finalizers ?? []).length === 0 &&
-      !(next.metadata.deletionGracePeriodSeconds ?? 0)
+      !(next.metadata.deletionGracePeriodSeconds ?? 0) &&
+      !(next.kind === 'Namespace' && (next.spec?.finalizers ?? []).length > 0)
     ) {
       await this.remove(info, key, next, previousRevision);
       return { object: next, warnings: decoded.warnings };
@@ -568,7 +570,8 @@ export class ObjectStore {
       const specFinalizers = (next as Extract<KubeObject, { kind: 'Namespace' }>).spec?.finalizers ?? [];
       if (specFinalizers.length > 0 || finalizers.size > 0) {
         meta.deletionTimestamp ??= timestamp(this.clock());
-        (next as Extract<KubeObject, { kind: 'Namespace' }>).status = { phase: 'Terminating' };
+        const namespace = next as Extract<KubeObject, { kind: 'Namespace' }>;
+        namespace.status = { ...namespace.status, phase: 'Terminating' };
         meta.finalizers = [...finalizers];
         if (meta.finalizers.length === 0) delete meta.finalizers;
         return next;

@@ -381,7 +381,7 @@ export class ApiServer {
     locals(res).resource = qualified;
     authorizeRequest(request, verb, qualified);
     if (streaming) throw newBadRequest('Upgrade request required');
-    if (subresource && !['status', 'scale', 'binding'].includes(subresource)) {
+    if (subresource && !['status', 'scale', 'binding', 'finalize'].includes(subresource)) {
       const handler = this.options.subresources?.[`${info.resource}/${subresource}`];
       if (!handler) throw newNotFound(info, `${name}/${subresource}`);
       await handler(request, req, res);
@@ -429,7 +429,8 @@ export class ApiServer {
       sendObject(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
       return;
     }
-    const status = subresource === 'status' ? ('status' as const) : undefined;
+    if (subresource === 'finalize' && verb !== 'update') throw newMethodNotAllowed(info, verb);
+    const status = subresource === 'status' || subresource === 'finalize' ? subresource : undefined;
     switch (verb) {
       case 'get': {
         const object = await objects.get(info, namespace, name!, queryString(req, 'resourceVersion') !== '0');

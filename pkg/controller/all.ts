@@ -4,6 +4,10 @@
  */
 import { Controller, ControllerContext } from './context';
 import { DeploymentController } from './deployment/deployment';
+import { EndpointsController } from './endpoints/endpoints';
+import { GarbageCollector } from './gc/garbage-collector';
+import { NamespaceController } from './namespace/namespace';
+import { NodeLifecycleController } from './node/lifecycle';
 import { ReplicaSetController } from './replicaset/replicaset';
 
 export interface ControllerOptions {
@@ -21,6 +25,14 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
 export function allControllers(context: ControllerContext, options: ControllerOptions): Controller[] {
   const controllers: Controller[] = [];
   controllers.push(new ReplicaSetController(context), new DeploymentController(context));
-  void options;
+  controllers.push(
+    new NodeLifecycleController(context, {
+      nodeGracePeriodMs: options.nodeGracePeriodMs,
+      podEvictionTimeoutMs: options.podEvictionTimeoutMs,
+    }),
+  );
+  controllers.push(new EndpointsController(context));
+  controllers.push(new GarbageCollector(context));
+  controllers.push(new NamespaceController(context));
   return controllers;
 }

@@ -3,6 +3,7 @@
  * leader only) the control loops. Wiring only; each part lives in its own package.
  */
 import { randomBytes } from 'crypto';
+import { setMaxListeners } from 'events';
 import { AddressInfo } from 'net';
 import { Authenticator, TokenEntry } from '../apiserver/auth';
 import { ensureSystemNamespaces } from '../apiserver/bootstrap';
@@ -142,6 +143,8 @@ export class Master {
   private startLeading(): void {
     if (this.leading) return;
     const controller = new AbortController();
+    // Every informer and loop of the control plane listens on this one signal.
+    setMaxListeners(0, controller.signal);
     this.leading = controller;
     for (const task of this.leaderTasks) {
       Promise.resolve()
