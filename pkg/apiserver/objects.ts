@@ -104,8 +104,12 @@ export interface ObjectStoreOptions {
 
 const FINALIZER_ORPHAN = 'orphan';
 const FINALIZER_FOREGROUND = 'foregroundDeletion';
-/** How often a write retries after losing a race with another writer of the same object. */
-const MAX_CONFLICT_RETRIES = 8;
+/**
+ * How often a write retries after losing a race with another writer of the same object. Each
+ * lost race means another write landed, so N concurrent writers need at most N-1 retries;
+ * Kubernetes' GuaranteedUpdate has no bound at all, this one only guards against a bug looping.
+ */
+const MAX_CONFLICT_RETRIES = 64;
 
 function storageToApiError(info: ResourceInfo, name: string, error: unknown): never {
   if (error instanceof ApiError) throw error;
@@ -403,9 +407,11 @@ export class ObjectStore {
         if (error instanceof PatchError) throw newBadRequest(error.message);
         throw error;
       }
-      const patchedMeta = (patched as KubeObject).metadata;
-      const pinned = patchedMeta?.resourceVersion;
-      if (pinned && pinned !== previous.metadata.resourceVersion)
+      // Every patch applies to an object that carries its resourceVersion, so only a patch that
+      // names one itself is a precondition; any other patch is re-applied after a race.
+      const pinned = patchNamesResourceVersion(kind, patch);
+      const patchedVersion = (patched as KubeObject).metadata?.resourceVersion;
+      if (patchedVersion !== undefined && patchedVersion !== previous.metadata.resourceVersion)
         throw newConflict(info, name, OPTIMISTIC_LOCK_MESSAGE);
       const decoded = decodeBody(info, patched, options.fieldValidation, { namespace, name });
       try {
@@ -771,4 +777,16 @@ function scaleOf(object: KubeObject): Scale {
         .join(','),
     },
   } as Scale;
+}
+
+/** Whether a patch sets metadata.resourceVersion itself, which makes it a precondition. */
+export function patchNamesResourceVersion(kind: PatchKind, patch: unknown): boolean {
+  if (kind === 'json') {
+    return (
+      Array.isArray(patch) &&
+      patch.some((op) => (op as { path?: unknown } | null)?.path === '/metadata/resourceVersion')
+    );
+  }
+  const metadata = (patch as { metadata?: { resourceVersion?: unknown } } | null)?.metadata;
+  return metadata?.resourceVersion !== undefined;
 }

@@ -32,7 +32,7 @@ import { authorize, Authenticator, Identity } from './auth';
 import * as discovery from './discovery';
 import { openAPIDocument, openAPIRoot } from './openapi-routes';
 import { ApiMetrics, RaftGauges } from './metrics';
-import { ListQuery, ObjectStore, PatchKind, WatchEventType } from './objects';
+import { ListQuery, ObjectStore, PatchKind, patchNamesResourceVersion, WatchEventType } from './objects';
 import { FieldValidation } from './admission';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import { toTable } from './tables';
@@ -525,6 +525,8 @@ export class ApiServer {
       const kind = patchKind(req);
       const body = parseBody(req);
       scale = (kind === 'json' ? applyJsonPatch(current, body) : applyMergePatch(current, body)) as Scale;
+      // The version read above is not the caller's precondition; only one the patch names is.
+      if (!patchNamesResourceVersion(kind, body)) delete scale.metadata?.resourceVersion;
     } else {
       throw newMethodNotAllowed(info, verb);
     }

@@ -239,6 +239,9 @@ export class Scheduler implements Controller {
         namespace,
         name,
         {
+          // Pinned to the version this decision saw: a pod bound meanwhile (by another
+          // scheduler or by hand) must not be marked unschedulable after the fact.
+          metadata: { resourceVersion: pod.metadata.resourceVersion },
           status: {
             conditions: [
               {
@@ -255,7 +258,8 @@ export class Scheduler implements Controller {
         { subresource: 'status' },
       )
       .catch((error: unknown) => {
-        if (!(error instanceof ApiError && error.code === 404))
+        // 404: the pod is gone; 409: it changed, and the informer brings it back if still pending.
+        if (!(error instanceof ApiError && (error.code === 404 || error.code === 409)))
           log.warn('could not write the pod scheduling condition', {
             pod: key,
             error: (error as Error).message,
