@@ -13,7 +13,8 @@ import { logger, Logger } from '../util/log';
 import { bosunVersion, kubeletVersion } from '../util/version';
 import { RestartBackoff } from './backoff';
 import { PodWorker } from './pod-worker';
-import { DNSConfig, ContainerRuntime, RuntimeVersion } from './runtime/types';
+import { ContainerRuntime, RuntimeVersion } from './runtime/types';
+import { ClusterDNS } from './dns';
 import { VolumeManager } from './volumes';
 
 export interface AgentOptions {
@@ -30,7 +31,8 @@ export interface AgentOptions {
   dataDir: string;
   network: string;
   allowHostPath?: boolean;
-  dns?: DNSConfig;
+  /** Cluster DNS for pods with `dnsPolicy: ClusterFirst`; absent: pods use Docker's resolver. */
+  dns?: ClusterDNS;
   /** The token the apiserver presents when it proxies logs to this agent. */
   token: string;
   labels?: Record<string, string>;

@@ -7,4 +7,5 @@ import './scale';
 import './agent';
 import './master';
 import './front';
+import './proxy';
 import './cluster';
