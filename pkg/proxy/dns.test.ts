@@ -140,7 +140,7 @@ function tcpQuery(name: string, type: packet.RecordType = 'A'): Promise<packet.D
 
 const rcode = (p: packet.DecodedPacket) => (p as unknown as { rcode: string }).rcode;
 const addresses = (p: packet.DecodedPacket) =>
-  (p.answers ?? []).filter((a) => a.type === 'A').map((a) => a.data as string);
+  (p.answers ?? []).flatMap((a) => (a.type === 'A' ? [a.data] : []));
 
 /** What a pod's resolver does: ndots:5 and the search path of its namespace, first answer wins. */
 async function resolveFromPod(name: string, namespace: string): Promise<string[]> {
@@ -188,7 +188,7 @@ describe('cluster DNS', () => {
       }),
     ]);
     const db = await udpQuery('_pg._tcp.db.default.svc.cluster.local', 'SRV');
-    expect((db.answers ?? []).map((a) => a.data)).toEqual([
+    expect((db.answers ?? []).map((a) => (a.type === 'SRV' ? a.data : undefined))).toEqual([
       expect.objectContaining({ port: 5433, target: 'db-0.db.default.svc.cluster.local' }),
       expect.objectContaining({ port: 5433, target: '172-18-0-3.db.default.svc.cluster.local' }),
     ]);

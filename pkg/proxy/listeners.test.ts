@@ -18,7 +18,7 @@ function endpoints(name: string, subsets: Endpoints['subsets']): Endpoints {
 const context = { nodeAddresses: ['127.0.1.1', '127.0.1.2'], clusterIPAddress: (ip: string) => ip };
 
 function desired(services: Service[], eps: Endpoints[], ctx = context) {
-  return desiredBalancers(services, (ns, name) => eps.find((e) => e.metadata.name === name), ctx);
+  return desiredBalancers(services, (_ns, name) => eps.find((e) => e.metadata.name === name), ctx);
 }
 
 describe('service → listener mapping', () => {
@@ -113,7 +113,10 @@ describe('service → listener mapping', () => {
     });
     const plain = service('p', { clusterIP: '10.96.0.9', ports: [{ port: 80 }] });
     expect(
-      desired([headless, external, plain], [], { ...context, clusterIPAddress: () => undefined }).size,
+      desired([headless, external, plain], [], {
+        ...context,
+        clusterIPAddress: (): string | undefined => undefined,
+      }).size,
     ).toBe(0);
     expect([...desired([headless, external, plain], []).keys()]).toEqual(['default/p:80']);
   });
