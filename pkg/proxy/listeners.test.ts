@@ -3,6 +3,7 @@ import {
   BalancerSpec,
   desiredBalancers,
   diffBalancers,
+  ListenerContext,
   loadBalancerAddress,
   readyEndpoints,
 } from './listeners';
@@ -15,7 +16,7 @@ function endpoints(name: string, subsets: Endpoints['subsets']): Endpoints {
   return { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: 'default' }, subsets };
 }
 
-const context = { nodeAddresses: ['127.0.1.1', '127.0.1.2'], clusterIPAddress: (ip: string) => ip };
+const context: ListenerContext = { nodeAddresses: ['127.0.1.1', '127.0.1.2'], clusterIPAddress: (ip: string) => ip };
 
 function desired(services: Service[], eps: Endpoints[], ctx = context) {
   return desiredBalancers(services, (_ns, name) => eps.find((e) => e.metadata.name === name), ctx);
