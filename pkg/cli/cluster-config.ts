@@ -36,11 +36,15 @@ export interface ClusterConfig {
   front?: ProcessRecord & { address: string };
   masters: MasterRecord[];
   agents: AgentRecord[];
+  /** The service proxy and cluster DNS of this Docker host (started with the agents). */
+  proxy?: ProcessRecord & { metrics: string };
   adminToken: string;
   readonlyToken: string;
   /** Secret the masters authenticate each other with. */
   clusterSecret: string;
   nodeTokens: Record<string, string>;
+  /** The service proxy's token: reads everything, writes only Services' status and events. */
+  proxyToken?: string;
 }
 
 export const DEFAULT_DIR = '.bosun';
