@@ -48,6 +48,7 @@ export async function ensureBridgeNetwork(
     await docker.createNetwork({
       Name: name,
       Driver: 'bridge',
+      CheckDuplicate: true,
       Labels: { ...labels, 'bosun.managed': 'true' },
     });
   } catch (error) {

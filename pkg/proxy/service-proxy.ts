@@ -219,6 +219,10 @@ export class ServiceProxy implements MetricsSource {
       policy: spec.policy,
       affinityTimeoutMs: spec.affinityTimeoutMs,
       proxyProtocol: spec.proxyProtocol,
+      // A live pod on the local bridge answers a SYN in well under a millisecond; one whose
+      // network namespace is already gone never does, and its connection should move on to
+      // another endpoint before the client gives up.
+      connectTimeoutMs: 1000,
       drainTimeoutMs: this.options.drainTimeoutMs ?? 30_000,
       idleTimeoutMs: this.options.idleTimeoutMs ?? 600_000,
     };
