@@ -14,8 +14,9 @@ import { logger, Logger } from '../util/log';
 import { bosunVersion, kubeletVersion } from '../util/version';
 import { RestartBackoff } from './backoff';
 import { PodWorker } from './pod-worker';
-import { DNSConfig, ContainerRuntime, RuntimeVersion } from './runtime/types';
+import { ContainerRuntime, RuntimeVersion } from './runtime/types';
 import { StreamingServer } from './streaming';
+import { ClusterDNS } from './dns';
 import { VolumeManager } from './volumes';
 
 export interface AgentOptions {
@@ -32,7 +33,8 @@ export interface AgentOptions {
   dataDir: string;
   network: string;
   allowHostPath?: boolean;
-  dns?: DNSConfig;
+  /** Cluster DNS for pods with `dnsPolicy: ClusterFirst`; absent: pods use Docker's resolver. */
+  dns?: ClusterDNS;
   /** The token the apiserver presents when it proxies logs, exec and port-forward to this agent. */
   token: string;
   labels?: Record<string, string>;

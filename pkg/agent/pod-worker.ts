@@ -12,7 +12,8 @@ import { Logger } from '../util/log';
 import { RestartBackoff } from './backoff';
 import { containerEnvironment, EnvConfigError, EnvSources } from './env';
 import { ContainerProbes, ProbeKind } from './probes';
-import { ContainerRuntime, DNSConfig, ImagePullError, PortBinding, RuntimeContainer } from './runtime/types';
+import { ContainerRuntime, ImagePullError, PortBinding, RuntimeContainer } from './runtime/types';
+import { ClusterDNS, podDNSConfig } from './dns';
 import { computePodStatus, ContainerView, Waiting } from './status';
 import { VolumeError, VolumeManager, VolumeSources } from './volumes';
 
@@ -20,7 +21,7 @@ export interface PodWorkerContext {
   nodeName: string;
   hostIP: string;
   network: string;
-  dns?: DNSConfig;
+  dns?: ClusterDNS;
   runtime: ContainerRuntime;
   volumes: VolumeManager;
   backoff: RestartBackoff;
@@ -214,7 +215,7 @@ export class PodWorker {
         network: this.ctx.network,
         attempt: dead ? dead.restartCount + 1 : 0,
         portBindings: this.portBindings(pod),
-        dns: pod.spec.dnsPolicy === 'Default' ? undefined : this.ctx.dns,
+        dns: podDNSConfig(pod, this.ctx.dns),
       });
     } catch (error) {
       this.ctx.recorder.event(

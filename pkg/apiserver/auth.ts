@@ -1,11 +1,12 @@
 /**
  * Bearer-token authentication and a small authorizer: admin tokens may do anything, read-only
  * tokens only read (get, list, watch), node tokens (one per agent) read everything and write
- * what a kubelet writes. Tokens are compared in constant time and never logged.
+ * what a kubelet writes, the proxy token reads everything and writes only Services' status
+ * (LoadBalancer ingress) and events. Tokens are compared in constant time and never logged.
  */
 import { createHash, timingSafeEqual } from 'crypto';
 
-export type Role = 'admin' | 'readonly' | 'node';
+export type Role = 'admin' | 'readonly' | 'node' | 'proxy';
 
 export interface Identity {
   /** e.g. `admin`, `readonly`, `system:node:node-1`. */
@@ -47,9 +48,13 @@ const READ_VERBS = new Set(['get', 'list', 'watch']);
 /** What a kubelet writes: its node and lease, events, its pods' status, and pod deletion after graceful termination. */
 const NODE_WRITES = new Set(['nodes', 'nodes/status', 'leases', 'events', 'pods/status', 'pods']);
 
+/** What the service proxy writes: a LoadBalancer Service's ingress address, and events. */
+const PROXY_WRITES = new Set(['services/status', 'events']);
+
 export function authorize(identity: Identity, verb: string, resource: string): boolean {
   if (identity.role === 'admin') return true;
   if (READ_VERBS.has(verb)) return true;
   if (identity.role === 'node') return NODE_WRITES.has(resource);
+  if (identity.role === 'proxy') return PROXY_WRITES.has(resource);
   return false;
 }

@@ -12,7 +12,7 @@ import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE =
-  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--backoff-initial 10s] [--hollow [--hollow-nodes N]]';
+  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--cluster-domain cluster.local] [--backoff-initial 10s] [--hollow [--hollow-nodes N]]';
 
 async function runAgent(args: string[], io: CommandIO): Promise<number> {
   let parsed;
@@ -71,9 +71,7 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
       dataDir: resolve(io.cwd, v.data ?? `.bosun/agents/${v.name}`, v.hollow ? name : ''),
       network: v.network ?? 'bosun',
       allowHostPath: v['allow-host-path'] ?? false,
-      dns: v.dns
-        ? { servers: [v.dns], searches: [`svc.${domain}`, domain], options: ['ndots:5'] }
-        : undefined,
+      dns: v.dns ? { server: v.dns, domain } : undefined,
       token,
       labels: pairs(v.label, 'label'),
       backoff: new RestartBackoff(initial, Math.max(initial, 300_000)),

@@ -36,6 +36,8 @@ export interface ClusterConfig {
   front?: ProcessRecord & { address: string };
   masters: MasterRecord[];
   agents: AgentRecord[];
+  /** The service proxy and cluster DNS of this Docker host (started with the agents). */
+  proxy?: ProcessRecord & { metrics: string };
   adminToken: string;
   readonlyToken: string;
   /** Secret the masters authenticate each other with. */
@@ -45,6 +47,8 @@ export interface ClusterConfig {
   masterFlags?: string[];
   /** Extra `key=value` labels on every container, network and volume the agents create. */
   dockerLabels?: string[];
+  /** The service proxy's token: reads everything, writes only Services' status and events. */
+  proxyToken?: string;
 }
 
 export const DEFAULT_DIR = '.bosun';

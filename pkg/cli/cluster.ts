@@ -10,6 +10,7 @@ import { join } from 'path';
 import { parseArgs } from 'util';
 import Docker from 'dockerode';
 import { Client } from '../client';
+import { canManageAddresses, ensureBridgeNetwork } from '../proxy/network';
 import { ensureSelfSignedCertificate } from '../util/tls';
 import { bosunExecutable } from '../util/version';
 import {
@@ -130,9 +131,10 @@ function masterArgs(config: ClusterConfig, m: MasterRecord): string[] {
   ];
 }
 
-function agentArgs(config: ClusterConfig, a: AgentRecord): string[] {
+function agentArgs(config: ClusterConfig, a: AgentRecord, dns: string | undefined): string[] {
   return [
     'agent',
+    ...(dns ? ['--dns', dns] : []),
     '--name',
     a.name,
     '--server',
@@ -172,9 +174,7 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
   };
   let config = await readClusterConfig(dir);
   if (config) {
-    const running = [...config.masters, ...config.agents, ...(config.front ? [config.front] : [])].filter(
-      (p) => alive(p.pid),
-    );
+    const running = everyProcess(config).filter((p) => alive(p.pid));
     if (running.length > 0) {
       throw new UsageError(
         `a cluster is already running in ${dir} (${running.map((p) => p.name).join(', ')}): see "bosun status", or stop it with "bosun down"`,
@@ -230,13 +230,19 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
       nodeTokens: Object.fromEntries(agentRecords.map((a) => [a.name, randomBytes(24).toString('hex')])),
     };
     await fs.writeFile(join(dir, 'secret'), config.clusterSecret + '\n', { mode: 0o600 });
-    await fs.writeFile(
-      join(dir, 'tokens.json'),
-      JSON.stringify({ admin: config.adminToken, readonly: config.readonlyToken, nodes: config.nodeTokens }) +
-        '\n',
-      { mode: 0o600 },
-    );
   }
+  // A cluster made before the proxy existed gets its token now (the masters read the file at start).
+  config.proxyToken ??= randomBytes(24).toString('hex');
+  await fs.writeFile(
+    join(dir, 'tokens.json'),
+    JSON.stringify({
+      admin: config.adminToken,
+      readonly: config.readonlyToken,
+      nodes: config.nodeTokens,
+      proxy: config.proxyToken,
+    }) + '\n',
+    { mode: 0o600 },
+  );
   // Control-plane timings given to this "up" apply from now on (they are kept in the config).
   const timings: string[] = [];
   for (const flag of ['node-grace-period', 'pod-eviction-timeout'] as const) {
@@ -293,8 +299,14 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
     await waitFor('the API', () => client.resource('Namespace').get(undefined, 'default'), 30_000);
     if (cluster.agents.length > 0) {
       await ensureDocker();
+      const dns = await startProxy(cluster);
+      progress(
+        dns
+          ? `service proxy started; cluster DNS at ${dns}`
+          : 'service proxy started (not root: no ClusterIPs on the host and no cluster DNS; see README "Services")',
+      );
       for (const a of cluster.agents) {
-        a.args = agentArgs(cluster, a);
+        a.args = agentArgs(cluster, a, dns);
         a.pid = launch(a);
       }
       await writeClusterConfig(cluster);
@@ -330,6 +342,49 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
   return 0;
 }
 
+/**
+ * Starts the cluster's service proxy (ClusterIPs, NodePorts on the agents' addresses, cluster
+ * DNS) once the Docker network exists, and waits until it serves. Returns the cluster DNS
+ * address to give the agents: the network's gateway, where the proxy listens when it can (root).
+ */
+async function startProxy(cluster: ClusterConfig): Promise<string | undefined> {
+  const bridge = await ensureBridgeNetwork(new Docker(), clusterNetwork(cluster), {
+    [CLUSTER_LABEL]: cluster.clusterId,
+  });
+  const metrics = cluster.proxy?.metrics ?? `127.0.0.1:${await freePort()}`;
+  cluster.proxy = {
+    name: 'proxy',
+    pid: 0,
+    log: join(cluster.dir, 'logs', 'proxy.log'),
+    metrics,
+    args: [
+      'proxy',
+      '--server',
+      cluster.masters.map((m) => m.api).join(','),
+      '--token',
+      cluster.proxyToken!,
+      '--network',
+      clusterNetwork(cluster),
+      '--node-address',
+      cluster.agents.map((a) => a.address).join(','),
+      '--metrics-address',
+      metrics.split(':')[0],
+      '--metrics-port',
+      metrics.split(':')[1],
+      '--docker-label',
+      `${CLUSTER_LABEL}=${cluster.clusterId}`,
+    ],
+  };
+  cluster.proxy.pid = launch(cluster.proxy);
+  await writeClusterConfig(cluster);
+  await waitFor(
+    'the service proxy',
+    async () => ((await fetch(`http://${metrics}/healthz`)).ok ? true : undefined),
+    30_000,
+  );
+  return canManageAddresses() ? bridge.gateway : undefined;
+}
+
 async function ensureDocker(): Promise<void> {
   try {
     await new Docker().ping();
@@ -341,7 +396,12 @@ async function ensureDocker(): Promise<void> {
 }
 
 function everyProcess(config: ClusterConfig): ProcessRecord[] {
-  return [...config.agents, ...(config.front ? [config.front] : []), ...config.masters];
+  return [
+    ...config.agents,
+    ...(config.proxy ? [config.proxy] : []),
+    ...(config.front ? [config.front] : []),
+    ...config.masters,
+  ];
 }
 
 async function stopProcess(record: ProcessRecord, signal: NodeJS.Signals, timeoutMs = 10_000): Promise<void> {
@@ -376,6 +436,8 @@ async function runDown(args: string[], io: CommandIO): Promise<number> {
   }
   // Agents first (their pods' containers go below), then the front, then the masters.
   await Promise.all(config.agents.map((a) => stopProcess(a, 'SIGTERM')));
+  // The proxy removes the ClusterIP addresses it added (removing the network below would too).
+  if (config.proxy) await stopProcess(config.proxy, 'SIGTERM');
   if (config.front) await stopProcess(config.front, 'SIGTERM');
   await Promise.all(config.masters.map((m) => stopProcess(m, 'SIGTERM')));
   const removed = await removeClusterContainers(config.clusterId, values.purge ?? false);
@@ -466,6 +528,24 @@ async function runStatus(args: string[], io: CommandIO): Promise<number> {
       term: '',
       commit: '',
       health: alive(config.front.pid) ? 'ok' : 'down',
+    });
+  }
+  if (config.proxy) {
+    const up = alive(config.proxy.pid);
+    const healthy = up
+      ? await fetch(`http://${config.proxy.metrics}/healthz`, { signal: AbortSignal.timeout(500) })
+          .then((r) => r.ok)
+          .catch(() => false)
+      : false;
+    rows.push({
+      name: 'proxy',
+      kind: 'proxy',
+      pid: up ? config.proxy.pid : 0,
+      address: config.proxy.metrics,
+      role: '',
+      term: '',
+      commit: '',
+      health: !up ? 'down' : healthy ? 'ok' : 'not answering',
     });
   }
   let nodes: Map<string, boolean> = new Map();
@@ -582,7 +662,7 @@ async function runStart(args: string[], io: CommandIO): Promise<number> {
 
 registerCommand({
   name: 'up',
-  summary: 'Start a local cluster: masters, the API front and agents',
+  summary: 'Start a local cluster: masters, the API front, agents and the service proxy',
   usage:
     'bosun up [--masters 3] [--agents 0] [--dir .bosun] [-q] [--node-grace-period 10s] [--pod-eviction-timeout 30s] [--docker-label k=v ...]',
   run: runUp,
@@ -595,7 +675,7 @@ registerCommand({
 });
 registerCommand({
   name: 'status',
-  summary: 'Show every master, agent and the front of the local cluster',
+  summary: 'Show every master, agent, the front and the service proxy of the local cluster',
   usage: 'bosun status [--dir .bosun] [-o json]',
   run: runStatus,
 });

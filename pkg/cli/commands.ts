@@ -10,5 +10,6 @@ import './exec';
 import './agent';
 import './master';
 import './front';
+import './proxy';
 import './cluster';
 import './rollout';

@@ -23,6 +23,8 @@ export interface ClusterTokens {
   readonly: string;
   /** Agent name → its token. */
   nodes: Record<string, string>;
+  /** The service proxy's token (absent in clusters made before it existed). */
+  proxy?: string;
 }
 
 export interface MasterOptions {
@@ -88,6 +90,9 @@ export class Master {
         token,
         identity: { user: `system:node:${node}`, role: 'node' as const, node },
       })),
+      ...(options.tokens.proxy
+        ? [{ token: options.tokens.proxy, identity: { user: 'system:bosun-proxy', role: 'proxy' as const } }]
+        : []),
     ];
     this.api = new ApiServer({
       objects,

@@ -62,12 +62,35 @@ export class TcpBalancer {
   private readonly connections = new Set<Connection>();
   private readonly affinity = new Map<string, { endpoint: string; expires: number }>();
   private readonly drainTimers = new Set<NodeJS.Timeout>();
-  private server: net.Server | undefined;
+  /** Listening sockets by `host:port`: one balancer may serve several addresses (a ClusterIP and NodePorts). */
+  private readonly servers = new Map<string, net.Server>();
   readonly stats: BalancerStats = { opened: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
   private readonly log;
+  private options: BalancerOptions;
 
-  constructor(private readonly options: BalancerOptions) {
+  constructor(options: BalancerOptions) {
+    this.options = { ...options };
     this.log = logger('proxy', { balancer: options.name });
+  }
+
+  /**
+   * Changes how new connections are balanced (policy, affinity, PROXY protocol, timeouts);
+   * open connections keep going as they are.
+   */
+  reconfigure(options: Omit<BalancerOptions, 'name' | 'tls'>): void {
+    if ((options.affinityTimeoutMs ?? 0) === 0) this.affinity.clear();
+    this.options = { name: this.options.name, tls: this.options.tls, ...options };
+  }
+
+  /** Bytes moved so far, open connections included (`stats` counts a connection's bytes when it ends). */
+  bytes(): { in: number; out: number } {
+    let bytesIn = this.stats.bytesIn;
+    let bytesOut = this.stats.bytesOut;
+    for (const c of this.connections) {
+      bytesIn += c.client.bytesRead;
+      bytesOut += c.client.bytesWritten;
+    }
+    return { in: bytesIn, out: bytesOut };
   }
 
   /** Replaces the endpoint set; connections to endpoints no longer in it are drained. */
@@ -90,6 +113,7 @@ export class TcpBalancer {
     return this.endpoints.length;
   }
 
+  /** Accepts connections on one more address; resolves once listening. */
   listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
       const server = this.options.tls
@@ -103,8 +127,11 @@ export class TcpBalancer {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
-        this.server = server;
-        resolve(server.address() as net.AddressInfo);
+        const address = server.address() as net.AddressInfo;
+        this.servers.set(`${address.address}:${address.port}`, server);
+        // After listening, an error (EMFILE on accept) must not crash the process.
+        server.on('error', (error) => this.log.warn('listener error', { error: error.message }));
+        resolve(address);
       });
     });
   }
@@ -114,9 +141,23 @@ export class TcpBalancer {
     for (const timer of this.drainTimers) clearTimeout(timer);
     this.drainTimers.clear();
     for (const connection of this.connections) this.closeConnection(connection);
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+
+  /** The `host:port` addresses being served. */
+  get addresses(): string[] {
+    return [...this.servers.keys()];
+  }
+
+  /** Stops accepting on one address; connections accepted there keep going. */
+  async unlisten(port: number, host: string): Promise<void> {
+    const key = `${host}:${port}`;
+    const server = this.servers.get(key);
+    if (!server) return;
+    this.servers.delete(key);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private closeConnection(connection: Connection): void {
@@ -213,7 +254,12 @@ export class TcpBalancer {
     this.active.set(endpoint, (this.active.get(endpoint) ?? 0) + 1);
     this.stats.active++;
     if ((this.options.affinityTimeoutMs ?? 0) > 0) {
-      this.affinity.set(clientIp, { endpoint, expires: Date.now() + this.options.affinityTimeoutMs! });
+      const now = Date.now();
+      // Forget expired clients now and then, so many distinct clients cannot grow the map forever.
+      if (this.affinity.size >= 1024 && this.stats.opened % 1024 === 0) {
+        for (const [ip, entry] of this.affinity) if (entry.expires <= now) this.affinity.delete(ip);
+      }
+      this.affinity.set(clientIp, { endpoint, expires: now + this.options.affinityTimeoutMs! });
     }
     client.setNoDelay(true);
     if (this.options.proxyProtocol) upstream.write(proxyHeader(this.options.proxyProtocol, client));

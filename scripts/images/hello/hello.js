@@ -26,6 +26,7 @@ const expectProxyProtocol = process.env.PROXY_PROTOCOL === '1';
 const startedAt = Date.now();
 
 let counter = 0;
+let shuttingDown = false;
 const health = {
   liveness: !isTrue(process.env.FAIL_LIVENESS),
   readiness: !isTrue(process.env.FAIL_READINESS),
@@ -64,7 +65,9 @@ async function describe(req) {
 }
 
 function reply(res, code, body, type = 'text/plain') {
-  res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  const headers = { 'content-type': type, 'content-length': Buffer.byteLength(body) };
+  if (shuttingDown) headers.connection = 'close';
+  res.writeHead(code, headers);
   res.end(body);
 }
 
@@ -171,9 +174,17 @@ if (failLivenessAfter > 0) {
 }
 
 function shutdown(signal) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  health.readiness = false;
   log('shutting down', { signal, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
-  listener.close(() => process.exit(0));
-  server.closeAllConnections?.();
+  // Stop accepting, so new connections are refused and a proxy retries them elsewhere, but let
+  // requests in flight finish (answers now carry "connection: close"). http.Server#close would
+  // also drop idle connections at once, among them ones accepted a moment ago whose request is
+  // not read yet, so the listening socket is closed as a plain net.Server, and idle keep-alive
+  // connections only after a short while.
+  net.Server.prototype.close.call(listener, () => process.exit(0));
+  setTimeout(() => server.closeIdleConnections?.(), 300).unref();
   // Connections that do not close on their own must not hold the pod past its grace period.
   setTimeout(() => process.exit(0), 2000).unref();
 }

@@ -1,0 +1,334 @@
+// The service proxy benchmark (run through run.sh): 3 hello containers on a Docker network of
+// their own; wrk against (a) one container directly, (b) HAProxy in TCP mode over the 3, (c) a
+// bosun Service's ClusterIP served by a real `bosun proxy` process over the same 3. Keep-alive
+// (64 connections) and a new connection per request; CPU time of each proxy process from
+// /proc/<pid>/stat; then a CPU profile of the bosun proxy under keep-alive load.
+/* global fetch, AbortSignal, setTimeout */
+'use strict';
+
+const { execFileSync, spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const Docker = require('dockerode');
+
+const root = path.join(__dirname, '..', '..', '..');
+const { startLocalApiServer } = require(path.join(root, 'dist/pkg/apiserver/local.js'));
+const { Client } = require(path.join(root, 'dist/pkg/client/index.js'));
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : fallback;
+};
+const DURATION = Number(flag('duration', 20));
+const CONNECTIONS = Number(flag('connections', 64));
+const CLOSE_DURATION = Number(flag('close-duration', 10));
+const PROFILE_DURATION = Number(flag('profile-duration', 10));
+const runId = `bench${Date.now().toString(36)}`;
+const LABEL = { 'bosun.bench': runId };
+const docker = new Docker();
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bosun-bench-proxy-'));
+const HZ = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 1/100 s on Linux
+
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / HZ; // utime + stime
+}
+
+function threadCount(pid) {
+  return Number(/Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+}
+
+function parseLatency(value, unit) {
+  const n = Number(value);
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n;
+}
+
+/** Runs wrk and returns requests/s, p50/p99 (ms), request count and errors. */
+function wrk(url, seconds, extra = []) {
+  const out = execFileSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...extra, url], {
+    encoding: 'utf8',
+  });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)[1]);
+  const pct = (p) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    return m ? parseLatency(m[1], m[2]) : NaN;
+  };
+  const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? 'none';
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return { rps, p50: pct(50), p99: pct(99), requests, errors, non2xx };
+}
+
+const progress = (line) => process.stderr.write(`bench: ${line}\n`);
+
+function measure(name, url, pid, seconds, extra) {
+  progress(`${name}: ${url}${extra ? ' (connection: close)' : ''}`);
+  const before = pid ? cpuSeconds(pid) : 0;
+  const result = wrk(url, seconds, extra);
+  const cpu = pid ? cpuSeconds(pid) - before : NaN;
+  return { name, ...result, cpuMsPer1000: pid ? (cpu * 1000 * 1000) / result.requests : NaN };
+}
+
+async function waitHttp(url, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} does not answer`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function stopped(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.kill('SIGTERM');
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
+async function cleanup(children) {
+  progress('cleaning up');
+  await Promise.all(children.map(stopped));
+  const filters = JSON.stringify({ label: [`bosun.bench=${runId}`] });
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true });
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+}
+
+/** Self time per function and per kind of work, of the samples after `skipMs` (start-up), idle excluded. */
+function summariseProfile(file, skipMs) {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  let at = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += dt[i] ?? 0;
+    const id = profile.samples[i];
+    if (at < skipMs * 1000 || byId.get(id).callFrame.functionName === '(idle)') continue;
+    self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFunction = new Map();
+  const byCategory = new Map();
+  for (const [id, micros] of self) {
+    const frame = byId.get(id).callFrame;
+    const file = frame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^node:/, '');
+    const key = `${frame.functionName || '(anonymous)'} ${file}${file ? `:${frame.lineNumber + 1}` : ''}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
+    const category =
+      frame.functionName === '(garbage collector)'
+        ? 'garbage collection'
+        : !frame.url && frame.functionName !== '(program)'
+          ? 'native bindings (socket reads and writes, connect, close)'
+          : frame.functionName === '(program)'
+            ? 'native (libuv, syscalls, V8 outside JS)'
+            : /dist\/pkg\/proxy/.test(file)
+              ? 'bosun proxy code'
+              : /^(net|stream|internal)/.test(file) || /internal\//.test(frame.url)
+                ? 'Node streams and net'
+                : 'other JS';
+    byCategory.set(category, (byCategory.get(category) ?? 0) + micros);
+  }
+  const top = (map, n) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return { categories: top(byCategory, 10), functions: top(byFunction, 15) };
+}
+
+async function main() {
+  const children = [];
+  const started = new Date().toISOString();
+  try {
+    // Backends: 3 hello containers.
+    await docker.createNetwork({
+      Name: `bosun-bench-${runId}`,
+      Driver: 'bridge',
+      Labels: LABEL,
+    });
+    const ips = [];
+    for (let i = 1; i <= 3; i++) {
+      const c = await docker.createContainer({
+        name: `bosun-bench-${runId}-hello-${i}`,
+        Image: 'bosun/hello:local',
+        Env: [`POD_NAME=hello-${i}`],
+        Labels: LABEL,
+        HostConfig: { NetworkMode: `bosun-bench-${runId}` },
+      });
+      await c.start();
+      ips.push((await c.inspect()).NetworkSettings.Networks[`bosun-bench-${runId}`].IPAddress);
+    }
+    for (const ip of ips) await waitHttp(`http://${ip}:8080/healthz`);
+
+    // HAProxy in TCP mode over the 3.
+    const haproxyPort = 20000 + Math.floor(Math.random() * 10000);
+    const cfg = path.join(work, 'haproxy.cfg');
+    fs.writeFileSync(
+      cfg,
+      [
+        'global',
+        '  maxconn 4096',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 3s',
+        '  timeout client 60s',
+        '  timeout server 60s',
+        `frontend bench`,
+        `  bind 127.0.0.1:${haproxyPort}`,
+        '  default_backend hello',
+        'backend hello',
+        '  balance roundrobin',
+        ...ips.map((ip, i) => `  server hello${i + 1} ${ip}:8080`),
+        '',
+      ].join('\n'),
+    );
+    const haproxy = spawn('haproxy', ['-db', '-f', cfg], {
+      stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'haproxy.log'), 'a')],
+    });
+    children.push(haproxy);
+    await waitHttp(`http://127.0.0.1:${haproxyPort}/healthz`);
+
+    // bosun: an apiserver with the Service and its Endpoints, and a real `bosun proxy`.
+    const api = await startLocalApiServer([
+      { token: `proxy-${runId}`, identity: { user: 'system:bosun-proxy', role: 'proxy' } },
+    ]);
+    const client = new Client({ servers: [api.url], token: api.adminToken });
+    const service = await client.resource('Service').create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'hello', namespace: 'default' },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    await client.resource('Endpoints').create({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'hello', namespace: 'default' },
+      subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080 }] }],
+    });
+    const metricsPort = 30000 + Math.floor(Math.random() * 10000);
+    const startProxy = (nodeArgs) => {
+      const child = spawn(
+        process.execPath,
+        [
+          ...nodeArgs,
+          path.join(root, 'dist/cmd/bosun.js'),
+          'proxy',
+          '--server',
+          api.url,
+          '--token',
+          `proxy-${runId}`,
+          '--network',
+          `bosun-bench-${runId}`,
+          '--metrics-port',
+          String(metricsPort),
+          '--dns-port',
+          '0',
+        ],
+        {
+          stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'proxy.log'), 'a')],
+          env: { ...process.env, BOSUN_LOG_LEVEL: 'warn' },
+        },
+      );
+      children.push(child);
+      return child;
+    };
+    const clusterIP = service.spec.clusterIP;
+    let proxy = startProxy([]);
+    await waitHttp(`http://${clusterIP}/healthz`);
+
+    const direct = `http://${ips[0]}:8080/`;
+    const viaHaproxy = `http://127.0.0.1:${haproxyPort}/`;
+    const viaBosun = `http://${clusterIP}/`;
+    // Warm up each path (JIT, connection pools).
+    for (const url of [direct, viaHaproxy, viaBosun]) wrk(url, 2);
+
+    const keepAlive = [
+      measure('direct (one pod)', direct, 0, DURATION),
+      measure('HAProxy 2.6 (tcp)', viaHaproxy, haproxy.pid, DURATION),
+      measure('bosun proxy', viaBosun, proxy.pid, DURATION),
+    ];
+    const close = ['-H', 'Connection: close'];
+    const perConnection = [
+      measure('direct (one pod)', direct, 0, CLOSE_DURATION, close),
+      measure('HAProxy 2.6 (tcp)', viaHaproxy, haproxy.pid, CLOSE_DURATION, close),
+      measure('bosun proxy', viaBosun, proxy.pid, CLOSE_DURATION, close),
+    ];
+    const threads = { haproxy: threadCount(haproxy.pid), bosun: threadCount(proxy.pid) };
+
+    // Profile runs: another proxy process with --cpu-prof each (its overhead stays out of the figures).
+    const profiles = [];
+    for (const [what, extra] of [
+      ['keep-alive', []],
+      ['a new connection per request', close],
+    ]) {
+      progress(`profiling the proxy: ${what}`);
+      await stopped(proxy);
+      const profileDir = path.join(work, `profile-${profiles.length}`);
+      const spawned = Date.now();
+      proxy = startProxy(['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+      await waitHttp(`http://${clusterIP}/healthz`);
+      const skipMs = Date.now() - spawned;
+      wrk(viaBosun, PROFILE_DURATION, extra);
+      await stopped(proxy);
+      const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      profiles.push({ what, ...summariseProfile(path.join(profileDir, file), skipMs) });
+    }
+    client.close();
+    await api.close();
+
+    const table = (rows) => {
+      const lines = [
+        '| path | requests/s | p50 ms | p99 ms | proxy CPU ms / 1,000 req | socket errors |',
+        '| --- | ---: | ---: | ---: | ---: | --- |',
+      ];
+      for (const r of rows)
+        lines.push(
+          `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpuMsPer1000) ? '-' : r.cpuMsPer1000.toFixed(1)} | ${r.errors}${r.non2xx ? `, ${r.non2xx} non-2xx` : ''} |`,
+        );
+      const [d, h, b] = rows;
+      lines.push(
+        '',
+        `bosun/HAProxy: requests/s ${(b.rps / h.rps).toFixed(2)}, p99 ${(b.p99 / h.p99).toFixed(2)}x, CPU/request ${(b.cpuMsPer1000 / h.cpuMsPer1000).toFixed(2)}x; bosun/direct: requests/s ${(b.rps / d.rps).toFixed(2)}, p99 ${(b.p99 / d.p99).toFixed(2)}x`,
+      );
+      return lines.join('\n');
+    };
+    const report = [
+      `Run ${started} on ${os.cpus().length} cores (${os.cpus()[0].model}), Node ${process.version}; wrk -t2 -c${CONNECTIONS}; HAProxy threads: ${threads.haproxy}, bosun proxy threads: ${threads.bosun} (one JS thread).`,
+      '',
+      `Keep-alive, ${DURATION} s each:`,
+      '',
+      table(keepAlive),
+      '',
+      `New connection per request (\`-H 'Connection: close'\`), ${CLOSE_DURATION} s each:`,
+      '',
+      table(perConnection),
+      '',
+      ...profiles.flatMap((p) => [
+        `CPU profile of the bosun proxy under load, ${p.what} (${PROFILE_DURATION} s, self time, idle excluded):`,
+        '',
+        '```',
+        ...p.categories,
+        '',
+        ...p.functions,
+        '```',
+        '',
+      ]),
+    ].join('\n');
+    process.stdout.write(report + '\n');
+  } finally {
+    await cleanup(children);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});
