@@ -13,7 +13,7 @@
  * (etcd's default; bosun always fsyncs before acknowledging).
  *
  *   npm run bench:raft-vs-etcd -- [--duration 15] [--concurrency 64] [--value-size 1024] [--rounds 2]
- *       [--trials 10] [--idle 300] [--only throughput,failover,idle] [--cpu-prof DIR] [--keep]
+ *       [--trials 10] [--idle 300] [--only throughput,failover,idle] [--no-etcd-http] [--cpu-prof DIR] [--keep]
  */
 import { Etcd3 } from 'etcd3';
 import { execFileSync } from 'child_process';
@@ -24,6 +24,7 @@ import { performance } from 'perf_hooks';
 import { parseArgs } from 'util';
 import {
   BosunMasters,
+  cpuSeconds,
   delay,
   fmt,
   freePort,
@@ -52,6 +53,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string', default: 'throughput,failover,idle' },
     'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'etcd-http': { type: 'boolean', default: true },
   },
   strict: true,
 });
@@ -63,6 +65,7 @@ const rounds = Number(flags.rounds);
 const trials = Number(flags.trials);
 const idleMs = Number(flags.idle) * 1000;
 const parts = new Set(flags.only.split(','));
+const etcdHttp = flags['etcd-http'];
 
 /** What the failover and idle parts need from either cluster. */
 interface Cluster {
@@ -270,13 +273,23 @@ interface LoadResult {
   errors: number;
   seconds: number;
   latencies: number[];
+  /** CPU seconds the three servers used, and this process (the load generator). */
+  serverCpu: number;
+  clientCpu: number;
 }
 
 /** `concurrency` loops, each one write at a time, for `ms`. */
-async function load(write: (key: string) => Promise<void>, ms: number, prefix: string): Promise<LoadResult> {
+async function load(
+  write: (key: string) => Promise<void>,
+  ms: number,
+  prefix: string,
+  pids: number[],
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let seq = 0;
+  const serverBefore = pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const end = started + ms;
   await Promise.all(
@@ -293,66 +306,101 @@ async function load(write: (key: string) => Promise<void>, ms: number, prefix: s
       }
     }),
   );
-  return { ops: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies };
+  const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientBefore);
+  return {
+    ops: latencies.length,
+    errors,
+    seconds,
+    latencies,
+    serverCpu: pids.reduce((a, pid) => a + cpuSeconds(pid), 0) - serverBefore,
+    clientCpu: (client.user + client.system) / 1e6,
+  };
+}
+
+interface Side {
+  write: (key: string) => Promise<void>;
+  pids: () => number[];
+  results: LoadResult[];
 }
 
 async function throughput(etcd: EtcdCluster, bosun: BosunCluster): Promise<string> {
   const value = Buffer.alloc(valueSize, 'x');
-  const etcdLeader = etcd.members[await etcd.waitHealthy()];
+  const etcdLeaderIndex = await etcd.waitHealthy();
+  const etcdLeader = etcd.members[etcdLeaderIndex];
   const bosunLeader = bosun.masters.masters[await bosun.waitHealthy()];
   const client = new Etcd3({ hosts: etcdLeader.client });
   onCleanup(() => client.close());
-  const sides: Record<string, { write: (key: string) => Promise<void>; results: LoadResult[] }> = {
+  const etcdPids = () => etcd.members.map((m) => m.proc?.child.pid ?? 0);
+  const sides: Record<string, Side> = {
     etcd: {
       write: async (key) => {
         await client.put(key).value(value).exec();
       },
+      pids: etcdPids,
       results: [],
     },
     bosun: {
       write: async (key) => {
-        const res = await request(
-          bosun.agent,
-          'PUT',
-          bosun.masters.url(bosunLeader.name, `/bosun/v1/kv${key}`),
-          {
-            headers: {
-              authorization: `Bearer ${bosun.masters.token}`,
-              'content-type': 'application/octet-stream',
-            },
-            body: value,
-            timeoutMs: 10_000,
-          },
-        );
+        const res = await bosun.put(bosun.masters.masters.indexOf(bosunLeader), key, value, 10_000);
         if (res.status !== 200) throw new Error(`PUT ${res.status}`);
       },
+      pids: () => bosun.masters.masters.map((m) => m.proc?.child.pid ?? 0),
       results: [],
     },
   };
+  if (etcdHttp) {
+    // For diagnosis only: etcd reached the way bosun is (HTTP/1.1, one request per connection at a time).
+    sides['etcd (HTTP gateway)'] = {
+      write: async (key) => {
+        if (!(await etcd.write(etcdLeaderIndex, key, value, 10_000)))
+          throw new Error('etcd gateway put failed');
+      },
+      pids: etcdPids,
+      results: [],
+    };
+  }
+  const names = Object.keys(sides);
   for (let round = 0; round < rounds; round++) {
-    // Alternate who goes first, so neither always runs on the warmer (or noisier) half.
-    const order = round % 2 === 0 ? ['etcd', 'bosun'] : ['bosun', 'etcd'];
+    // Rotate who goes first, so no side always runs on the warmer (or noisier) part.
+    const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) {
       const side = sides[name];
       log(`throughput round ${round + 1}/${rounds}: ${name} (leader), warm-up ${warmupMs / 1000} s`);
-      await load(side.write, warmupMs, `${name}-warm`);
-      const result = await load(side.write, durationMs, name);
+      await load(side.write, warmupMs, `${name}-warm`, []);
+      const result = await load(side.write, durationMs, name.replace(/\W+/g, '-'), side.pids());
       side.results.push(result);
       log(`  ${name}: ${fmt(result.ops / result.seconds, 0)} ops/s, ${result.errors} errors`);
     }
   }
   const rows = Object.entries(sides).map(([name, side]) => {
-    const ops = side.results.reduce((a, r) => a + r.ops, 0);
-    const seconds = side.results.reduce((a, r) => a + r.seconds, 0);
-    const s = summarize(side.results.flatMap((r) => r.latencies));
-    const perRound = side.results.map((r) => fmt(r.ops / r.seconds, 0)).join(' / ');
-    return { name, rate: ops / seconds, s, perRound, errors: side.results.reduce((a, r) => a + r.errors, 0) };
+    const sum = (f: (r: LoadResult) => number) => side.results.reduce((a, r) => a + f(r), 0);
+    const ops = sum((r) => r.ops);
+    return {
+      name,
+      rate: ops / sum((r) => r.seconds),
+      s: summarize(side.results.flatMap((r) => r.latencies)),
+      perRound: side.results.map((r) => fmt(r.ops / r.seconds, 0)).join(' / '),
+      errors: sum((r) => r.errors),
+      serverCpuMs: (1000 * sum((r) => r.serverCpu)) / ops,
+      clientCpuMs: (1000 * sum((r) => r.clientCpu)) / ops,
+    };
   });
   const [e, b] = rows;
   return [
     `write throughput: ${valueSize} B values, ${concurrency} in flight, to the leader, ${rounds} x ${durationMs / 1000} s each`,
     table(
-      ['system', 'ops/s', 'per round', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
+      [
+        'system',
+        'ops/s',
+        'per round',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'errors',
+        'server CPU ms/write',
+        'client CPU ms/write',
+      ],
       rows.map((r) => [
         r.name,
         fmt(r.rate, 0),
@@ -361,8 +409,11 @@ async function throughput(etcd: EtcdCluster, bosun: BosunCluster): Promise<strin
         fmt(r.s.p99, 2),
         fmt(r.s.max, 1),
         String(r.errors),
+        fmt(r.serverCpuMs, 3),
+        fmt(r.clientCpuMs, 3),
       ]),
     ),
+    '(server CPU: the three members together; client CPU: this load generator)',
     `bosun/etcd throughput: ${fmt(b.rate / e.rate, 2)}   bosun/etcd p99: ${fmt(b.s.p99 / e.s.p99, 2)}`,
     `target (bosun >= etcd throughput at no worse p99): ${b.rate >= e.rate && b.s.p99 <= e.s.p99 ? 'MET' : 'MISSED'}`,
   ].join('\n');
