@@ -69,6 +69,17 @@ function dockerTime(value: string | undefined): Date | undefined {
   return new Date(value);
 }
 
+/** Orders networks by creation time to the nanosecond (Docker's RFC 3339 stamps), then by id. */
+function compareCreated(a: Docker.NetworkInspectInfo, b: Docker.NetworkInspectInfo): number {
+  const key = (created: string | undefined) => {
+    const m = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(created ?? '');
+    return m ? [Date.parse(m[1] + m[3]), Number((m[2] ?? '').padEnd(9, '0').slice(0, 9))] : [Infinity, 0];
+  };
+  const [as, an] = key(a.Created);
+  const [bs, bn] = key(b.Created);
+  return as - bs || an - bn || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0);
+}
+
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly nodeName: string;
@@ -106,20 +117,32 @@ export class DockerRuntime implements ContainerRuntime {
     });
     const existing = await call('inspect network', () => this.docker.getNetwork(name).inspect(), [404]);
     if (existing) return describe(existing as Docker.NetworkInspectInfo);
-    // Two agents sharing a daemon may race to create it: a 409 means the other one won.
-    await call(
+    // Two agents sharing a daemon may race to create it, and Docker does not make names
+    // unique (CheckDuplicate is check-then-create), so a race can leave two networks of one
+    // name, after which every lookup by name fails as ambiguous. The rule that converges: the
+    // oldest network of the name is the one; an agent that finds it created a younger one
+    // removes its own (nothing has joined it yet) and uses the oldest.
+    const created = (await call(
       'create network',
       () =>
         this.docker.createNetwork({
           Name: name,
           Driver: 'bridge',
+          CheckDuplicate: true,
           Labels: { ...this.extraLabels, [LABEL.managed]: 'true' },
         }),
       [409],
-    );
+    )) as Docker.Network | undefined;
+    const named = (
+      (await call('list networks', () => this.docker.listNetworks({ filters: { name: [name] } }))) ?? []
+    ).filter((n) => n.Name === name);
+    named.sort((a, b) => compareCreated(a, b));
+    const oldest = named[0]?.Id ?? name;
+    if (created && created.id !== oldest && named.some((n) => n.Id === created.id))
+      await call('remove duplicate network', () => this.docker.getNetwork(created.id).remove(), [404, 409]);
     return describe(
       (await call('inspect network', () =>
-        this.docker.getNetwork(name).inspect(),
+        this.docker.getNetwork(oldest).inspect(),
       )) as Docker.NetworkInspectInfo,
     );
   }
