@@ -1,3 +1,4 @@
+import Docker from 'dockerode';
 import { DockerRuntime } from '../../pkg/agent/runtime/docker';
 import { ContainerConfig, ImagePullError, PodRef, RuntimeEvent } from '../../pkg/agent/runtime/types';
 import { buildImages, newTestRunId, removeTestResources, TEST_RUN_LABEL } from '../support/docker';
@@ -61,6 +62,20 @@ describe('DockerRuntime against a real daemon', () => {
     const again = await runtime.ensureNetwork(network);
     expect(again.name).toBe(network);
     expect(again.subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+  });
+
+  it('leaves one network when two agents create it at the same moment (Docker allows duplicate names)', async () => {
+    for (let i = 0; i < 5; i++) {
+      const name = `${network}-race-${i}`;
+      const [a, b] = await Promise.all([runtime.ensureNetwork(name), otherNode.ensureNetwork(name)]);
+      expect(a.id).toBe(b.id);
+      const named = (await new Docker().listNetworks({ filters: { name: [name] } })).filter(
+        (n) => n.Name === name,
+      );
+      expect(named.map((n) => n.Id)).toEqual([a.id]);
+      // Lookups by name work (they fail as ambiguous when two networks share it).
+      expect((await runtime.ensureNetwork(name)).id).toBe(a.id);
+    }
   });
 
   it('puts the containers of a pod in one network namespace: they share localhost, hostname and the pod IP', async () => {

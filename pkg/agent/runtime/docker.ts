@@ -71,6 +71,17 @@ function dockerTime(value: string | undefined): Date | undefined {
   return new Date(value);
 }
 
+/** Orders networks by creation time to the nanosecond (Docker's RFC 3339 stamps), then by id. */
+function compareCreated(a: Docker.NetworkInspectInfo, b: Docker.NetworkInspectInfo): number {
+  const key = (created: string | undefined) => {
+    const m = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(created ?? '');
+    return m ? [Date.parse(m[1] + m[3]), Number((m[2] ?? '').padEnd(9, '0').slice(0, 9))] : [Infinity, 0];
+  };
+  const [as, an] = key(a.Created);
+  const [bs, bn] = key(b.Created);
+  return as - bs || an - bn || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0);
+}
+
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly nodeName: string;
@@ -113,9 +124,7 @@ export class DockerRuntime implements ContainerRuntime {
       const networks = (await call('list networks', () =>
         this.docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }),
       )) as Docker.NetworkInspectInfo[];
-      return networks
-        .filter((n) => n.Name === name)
-        .sort((x, y) => x.Created.localeCompare(y.Created) || x.Id.localeCompare(y.Id));
+      return networks.filter((n) => n.Name === name).sort(compareCreated);
     };
     let networks = await named();
     if (networks.length === 0) {
