@@ -363,8 +363,10 @@ export class Agent {
       await nodes.patch(undefined, this.options.name, { metadata: { labels } });
       this.log.info('node re-registered');
     }
-    await this.reportNodeStatus(true);
+    // The Lease first: a node that reports Ready has its heartbeat in place already, so the
+    // node-lifecycle controller never sees a Ready node without one.
     await this.renewLease();
+    await this.reportNodeStatus(true);
   }
 
   /** Reports node status when it changed, and at least once a minute. */

@@ -344,7 +344,9 @@ export class ObjectStore {
   /** Kubernetes' NamespaceLifecycle admission: the namespace must exist and not be terminating. */
   private async mustAdmitToNamespace(info: ResourceInfo, name: string, namespace: string): Promise<void> {
     const namespaces = lookupResource('namespaces');
-    const stored = await this.storage.get(objectStorageKey(namespaces, undefined, namespace));
+    const stored = await this.storage
+      .get(objectStorageKey(namespaces, undefined, namespace))
+      .catch((e) => storageToApiError(namespaces, namespace, e));
     if (!stored) throw newNotFound(namespaces, namespace);
     const ns = decodeStored(stored);
     if (ns.metadata.deletionTimestamp) {

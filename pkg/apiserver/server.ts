@@ -17,6 +17,8 @@ import {
   newMethodNotAllowed,
   newNotFound,
   newRequestEntityTooLarge,
+  newServiceUnavailable,
+  newTimeout,
   newUnauthorized,
   newUnsupportedMediaType,
   ResourceInfo,
@@ -27,6 +29,7 @@ import {
   applyMergePatch,
   applyJsonPatch,
 } from '../api';
+import { StorageUnavailableError } from '../store/types';
 import { logger } from '../util/log';
 import { authorize, Authenticator, Identity } from './auth';
 import * as discovery from './discovery';
@@ -84,7 +87,17 @@ function locals(res: Response): Locals {
   return res.locals as Locals;
 }
 
-function sendStatus(res: Response, error: unknown): void {
+/**
+ * A storage failure no handler translated still tells the client what it may do: retry at once
+ * (503: nothing was proposed) or find out (504: the write may have been applied).
+ */
+function storageFailureAsApiError(error: unknown): unknown {
+  if (!(error instanceof StorageUnavailableError)) return error;
+  return error.maybeApplied ? newTimeout(error.message, 1) : newServiceUnavailable(error.message);
+}
+
+function sendStatus(res: Response, thrown: unknown): void {
+  const error = storageFailureAsApiError(thrown);
   const status = statusForError(error);
   if (!(error instanceof ApiError))
     log.error('internal error', { error: error instanceof Error ? error.message : String(error) });

@@ -5,7 +5,7 @@
  * outside bosun should depend on it.
  */
 import express, { Request, Response, Router } from 'express';
-import { newBadRequest, newForbidden, statusForError } from '../api';
+import { newBadRequest, newForbidden, newServiceUnavailable, statusForError } from '../api';
 import { KeyNotFoundError, StorageEvent, StorageUnavailableError } from '../store/types';
 import type { Master } from './master';
 
@@ -42,6 +42,12 @@ export function internalApi(master: Master): Router {
   });
 
   router.get('/status', (_req, res) => {
+    if (!master.node.started) {
+      res
+        .status(503)
+        .json(newServiceUnavailable('the master is starting: its WAL is not loaded yet').toStatus());
+      return;
+    }
     const status = master.node.status();
     res.json({
       name: master.options.name,

@@ -98,6 +98,9 @@ export class Master {
       objects,
       authenticator: new Authenticator(tokens),
       raft: () => {
+        // The API listens before the WAL is loaded (the control loops need its address).
+        if (!this.node.started)
+          return { term: 0, commitIndex: 0, appliedIndex: 0, isLeader: false, hasLeader: false };
         const status = this.node.status();
         return {
           term: status.term,

@@ -349,6 +349,11 @@ export class RaftNode extends EventEmitter {
     this.schedule();
   }
 
+  /** False until start() has loaded the WAL; status() needs it. */
+  get started(): boolean {
+    return this.core !== undefined;
+  }
+
   status(): Status & { appliedIndex: number } {
     return { ...this.core.status(), appliedIndex: this.applied };
   }

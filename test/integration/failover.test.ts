@@ -19,8 +19,11 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+let finished = false;
+
 afterEach(() => {
-  if (expect.getState().assertionCalls > expect.getState().numPassingAsserts)
+  // A thrown error is not a failed assertion, so the test marks its own end instead.
+  if (!finished)
     for (const m of cluster.masters)
       process.stderr.write(`--- ${m.name}\n${cluster.logOf(m.name).split('\n').slice(-15).join('\n')}\n`);
 });
@@ -66,18 +69,22 @@ it('keeps a writing client and an open watch whole across leader kills', async (
     }
   })();
 
-  for (let kill = 0; kill < 2; kill++) {
-    const before = acknowledged.size;
-    await waitFor('writes to flow', () => acknowledged.size >= before + 30, { timeoutMs: 20_000 });
-    const leader = await cluster.waitForLeader();
-    await cluster.master(leader).process!.kill();
-    const afterKill = acknowledged.size;
-    await waitFor('writes to succeed under a new leader', () => acknowledged.size >= afterKill + 30, {
-      timeoutMs: 20_000,
-    });
-    cluster.startMaster(leader);
+  try {
+    for (let kill = 0; kill < 2; kill++) {
+      const before = acknowledged.size;
+      await waitFor('writes to flow', () => acknowledged.size >= before + 30, { timeoutMs: 20_000 });
+      const leader = await cluster.waitForLeader();
+      await cluster.master(leader).process!.kill();
+      const afterKill = acknowledged.size;
+      await waitFor('writes to succeed under a new leader', () => acknowledged.size >= afterKill + 30, {
+        timeoutMs: 20_000,
+      });
+      cluster.startMaster(leader);
+    }
+  } finally {
+    // A failed wait must not leave the writer running past the test (Jest would never exit).
+    writing = false;
   }
-  writing = false;
   await writer;
 
   // Every acknowledged write reaches the watcher, exactly once, in revision order.
@@ -95,4 +102,5 @@ it('keeps a writing client and an open watch whole across leader kills', async (
   expect(stored.items.map((c) => c.metadata.name).sort()).toEqual([...seenByName.keys()].sort());
   expect(failures).toBeLessThanOrEqual(4);
   client.close();
+  finished = true;
 }, 120_000);
