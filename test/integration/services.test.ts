@@ -7,7 +7,6 @@
 import { execFileSync } from 'child_process';
 import { promises as dnsPromises } from 'dns';
 import { mkdtempSync, readFileSync } from 'fs';
-import http from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Endpoints, EndpointSubset, Pod, Service } from '../../pkg/api';
@@ -20,6 +19,7 @@ import {
   removeTestResources,
   TEST_RUN_LABEL,
 } from '../support/docker';
+import { get, podOf, request } from '../support/http';
 import { BosunProcess, spawnBosun } from '../support/process';
 import { waitFor } from '../support/wait';
 
@@ -212,35 +212,6 @@ async function metrics(): Promise<string> {
   if (!response.ok) throw new Error(`metrics: ${response.status}`);
   return response.text();
 }
-
-/** One GET on a connection of its own (so every request is a new connection to balance). */
-function request(host: string, port: number, path = '/'): Promise<{ body: string; source: string }> {
-  return new Promise((resolve, reject) => {
-    let source = '';
-    const req = http.get(
-      { host, port, path, agent: false, headers: { connection: 'close' }, timeout: 5000 },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ body, source }));
-        response.on('error', reject);
-      },
-    );
-    req.on('socket', (socket) =>
-      socket.on('connect', () => (source = `${socket.localAddress}:${socket.localPort}`)),
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${host}:${port}${path} timed out`)));
-    req.on('error', reject);
-  });
-}
-
-async function get(host: string, port: number, path = '/'): Promise<string> {
-  return (await request(host, port, path)).body;
-}
-
-/** Which pod answered: hello's reply is "hello from <pod> (host ...". */
-const podOf = (body: string) => /^\S+ from (\S+) /.exec(body)?.[1] ?? `?${body}`;
 
 async function shares(host: string, port: number, count: number): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
