@@ -76,7 +76,7 @@ function loadLoop(concurrency = LOOPS, maxRequests = 40_000, maxMs = 120_000) {
     while (!stopped && samples.length < maxRequests && Date.now() - t0 < maxMs) {
       const at = Date.now() - t0;
       try {
-        const { body } = await request(clusterIP, 80, '/', 5000);
+        const { body } = await request(clusterIP, 80, '/', { timeoutMs: 5000 });
         const pod = podOf(body);
         const ms = Date.now() - t0 - at;
         samples.push(pod.startsWith('?') ? { at, ms, error: `unexpected answer ${body}` } : { at, ms, pod });

@@ -11,11 +11,16 @@ export interface Answer {
   source: string;
 }
 
-export function request(host: string, port: number, path = '/', timeoutMs = 5000): Promise<Answer> {
+export function request(
+  host: string,
+  port: number,
+  path = '/',
+  { timeoutMs = 5000, localAddress }: { timeoutMs?: number; localAddress?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let source = '';
     const req = http.get(
-      { host, port, path, agent: false, headers: { connection: 'close' }, timeout: timeoutMs },
+      { host, port, path, localAddress, agent: false, headers: { connection: 'close' }, timeout: timeoutMs },
       (response) => {
         let body = '';
         response.setEncoding('utf8');
