@@ -97,6 +97,35 @@ describe('TcpBalancer', () => {
     expect(lb.stats.failed).toBe(0);
   });
 
+  it('tries every endpoint before giving up: a connection gets through while most endpoints are gone', async () => {
+    // A node lost with most of a Service's pods: three of four endpoints refuse. Whichever
+    // endpoint round robin starts at, the connection must reach the one that answers.
+    const [live] = await backends('live');
+    const dead = await Promise.all([deadEndpoint(), deadEndpoint(), deadEndpoint()]);
+    const { port, lb } = await balancer([...dead, live.endpoint]);
+    for (let i = 0; i < 8; i++) expect(await exchange(port)).toBe('live');
+    expect(lb.stats.failed).toBe(0);
+  });
+
+  it('tries an endpoint whose connect failed last, until its cool-down is over', async () => {
+    const [live] = await backends('live');
+    const gone = await deadEndpoint();
+    let now = 1_000_000;
+    const { port, lb } = await balancer([gone, live.endpoint], { failureCooldownMs: 300, now: () => now });
+    for (let i = 0; i < 10; i++) expect(await exchange(port)).toBe('live');
+    // Only the first connection tried it; the others went to the live one first.
+    expect(lb.stats.connectErrors).toBe(1);
+    // Back (a restarted pod on the same address): after the cool-down it gets its share again.
+    const back = net.createServer((socket) => socket.end('back'));
+    await new Promise<void>((resolve) => back.listen(gone.port, gone.host, resolve));
+    cleanups.push(() => new Promise((resolve) => back.close(() => resolve())));
+    now += 300;
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) answers.push(await exchange(port));
+    expect(answers.sort()).toEqual(['back', 'back', 'live', 'live']);
+    expect(lb.stats.connectErrors).toBe(1);
+  });
+
   it('closes the connection when no endpoint is ready', async () => {
     const { port, lb } = await balancer([]);
     expect(await exchange(port)).toBe('');

@@ -6,7 +6,11 @@
  * - Only the endpoints it is given are used; the caller gives only ready ones.
  * - Round robin by default, or least connections; optional client-IP affinity.
  * - A connection refused (or timed out) by an endpoint is retried on another one before any
- *   byte is forwarded, so an endpoint that just died costs the client nothing.
+ *   byte is forwarded, so an endpoint that just died costs the client nothing. Such an
+ *   endpoint is then tried last by new connections for a cool-down (passive health checking,
+ *   as HAProxy's `observe layer4` or Envoy's outlier detection): between a node's loss and
+ *   the Endpoints change that removes its pods, only the first connection to each lost pod
+ *   pays a connect timeout.
  * - Endpoints removed while connections to them are open are drained: those connections
  *   may finish, up to `drainTimeoutMs`, then they are closed.
  * - Half-close is passed through (allowHalfOpen), back-pressure comes from stream piping,
@@ -33,8 +37,12 @@ export interface BalancerOptions {
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
   drainTimeoutMs?: number;
-  /** How many endpoints a connection tries before it is given up. */
+  /** How many endpoints a connection tries before it is given up (default: every one). */
   maxAttempts?: number;
+  /** How long an endpoint whose connect failed is tried after the others (default 5 s). */
+  failureCooldownMs?: number;
+  /** The clock for affinity and cool-downs (milliseconds; tests move it). */
+  now?: () => number;
   /** Terminate TLS here (the API front): clients speak TLS, endpoints plain TCP. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -43,6 +51,8 @@ export interface BalancerStats {
   opened: number;
   active: number;
   failed: number;
+  /** Connects to an endpoint that failed (refused, unreachable, timed out); each moved on to another. */
+  connectErrors: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -61,10 +71,19 @@ export class TcpBalancer {
   private readonly active = new Map<string, number>();
   private readonly connections = new Set<Connection>();
   private readonly affinity = new Map<string, { endpoint: string; expires: number }>();
+  /** Endpoints whose last connect failed, with when they stop being tried last. */
+  private readonly failing = new Map<string, number>();
   private readonly drainTimers = new Set<NodeJS.Timeout>();
   /** Listening sockets by `host:port`: one balancer may serve several addresses (a ClusterIP and NodePorts). */
   private readonly servers = new Map<string, net.Server>();
-  readonly stats: BalancerStats = { opened: 0, active: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
+  readonly stats: BalancerStats = {
+    opened: 0,
+    active: 0,
+    failed: 0,
+    connectErrors: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
   private readonly log;
   private options: BalancerOptions;
 
@@ -79,7 +98,7 @@ export class TcpBalancer {
    */
   reconfigure(options: Omit<BalancerOptions, 'name' | 'tls'>): void {
     if ((options.affinityTimeoutMs ?? 0) === 0) this.affinity.clear();
-    this.options = { name: this.options.name, tls: this.options.tls, ...options };
+    this.options = { name: this.options.name, tls: this.options.tls, now: this.options.now, ...options };
   }
 
   /** Bytes moved so far, open connections included (`stats` counts a connection's bytes when it ends). */
@@ -97,6 +116,7 @@ export class TcpBalancer {
   setEndpoints(endpoints: Endpoint[]): void {
     this.endpoints = [...endpoints];
     const current = new Set(this.endpoints.map(endpointKey));
+    for (const key of this.failing.keys()) if (!current.has(key)) this.failing.delete(key);
     const leaving = [...this.connections].filter((c) => !current.has(c.endpoint));
     if (leaving.length === 0) return;
     const timer = setTimeout(() => {
@@ -165,15 +185,36 @@ export class TcpBalancer {
     connection.upstream.destroy();
   }
 
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
   /** The endpoints in the order a new connection from `clientIp` should try them. */
   private candidates(clientIp: string): Endpoint[] {
+    const order = this.preferred(clientIp);
+    if (this.failing.size === 0) return order;
+    // Endpoints that failed lately go last, in the same order among themselves: still tried
+    // when nothing else answers, so a cool-down never makes a Service unreachable.
+    const now = this.now();
+    const isFailing = (e: Endpoint) => {
+      const key = endpointKey(e);
+      const until = this.failing.get(key);
+      if (until !== undefined && until <= now) this.failing.delete(key);
+      return until !== undefined && until > now;
+    };
+    const late = order.filter(isFailing);
+    return late.length === 0 ? order : [...order.filter((e) => !late.includes(e)), ...late];
+  }
+
+  /** The endpoints in balancing order (affinity, then the policy), health not considered. */
+  private preferred(clientIp: string): Endpoint[] {
     const endpoints = this.endpoints;
     if (endpoints.length === 0) return [];
     const ttl = this.options.affinityTimeoutMs ?? 0;
     if (ttl > 0) {
       const sticky = this.affinity.get(clientIp);
       const found =
-        sticky && sticky.expires > Date.now()
+        sticky && sticky.expires > this.now()
           ? endpoints.find((e) => endpointKey(e) === sticky.endpoint)
           : undefined;
       if (found) return [found, ...endpoints.filter((e) => e !== found)];
@@ -202,7 +243,8 @@ export class TcpBalancer {
   private accept(client: net.Socket): void {
     this.stats.opened++;
     const clientIp = client.remoteAddress ?? '';
-    const attempts = this.candidates(clientIp).slice(0, this.options.maxAttempts ?? 3);
+    const candidates = this.candidates(clientIp);
+    const attempts = candidates.slice(0, this.options.maxAttempts ?? candidates.length);
     client.on('error', () => undefined); // a reset client is normal; its upstream is closed below
     if (attempts.length === 0) {
       this.stats.failed++;
@@ -223,6 +265,8 @@ export class TcpBalancer {
     const onConnectError = (error: Error) => {
       clearTimeout(connectTimer);
       upstream.destroy();
+      this.stats.connectErrors++;
+      this.failing.set(endpointKey(endpoint), this.now() + (this.options.failureCooldownMs ?? 5000));
       if (client.destroyed) return;
       if (index + 1 < attempts.length) {
         this.log.debug('endpoint refused; trying the next', {
@@ -240,6 +284,7 @@ export class TcpBalancer {
     upstream.once('connect', () => {
       clearTimeout(connectTimer);
       upstream.off('error', onConnectError);
+      this.failing.delete(endpointKey(endpoint));
       if (client.destroyed) {
         upstream.destroy();
         return;
@@ -254,7 +299,7 @@ export class TcpBalancer {
     this.active.set(endpoint, (this.active.get(endpoint) ?? 0) + 1);
     this.stats.active++;
     if ((this.options.affinityTimeoutMs ?? 0) > 0) {
-      const now = Date.now();
+      const now = this.now();
       // Forget expired clients now and then, so many distinct clients cannot grow the map forever.
       if (this.affinity.size >= 1024 && this.stats.opened % 1024 === 0) {
         for (const [ip, entry] of this.affinity) if (entry.expires <= now) this.affinity.delete(ip);

@@ -37,6 +37,11 @@ export function proxyRegistry(source: MetricsSource): Registry {
     'Connections closed because no ready endpoint took them.',
     (b) => b.stats.failed,
   );
+  counter(
+    'bosun_proxy_endpoint_connect_errors_total',
+    'Connects to an endpoint that failed (refused, unreachable, timed out); each was tried on another endpoint.',
+    (b) => b.stats.connectErrors,
+  );
   counter('bosun_proxy_bytes_in_total', 'Bytes received from clients.', (b) => b.bytes().in);
   counter('bosun_proxy_bytes_out_total', 'Bytes sent to clients.', (b) => b.bytes().out);
   new Gauge({

@@ -13,7 +13,7 @@
 import { Deployment, Pod, ReplicaSet } from '../../pkg/api';
 import { Informer } from '../../pkg/client';
 import { buildImages } from '../support/docker';
-import { TestBosunCluster } from '../support/cluster';
+import { isPodReady, TestBosunCluster } from '../support/cluster';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -25,33 +25,14 @@ let cluster: TestBosunCluster;
 
 beforeAll(async () => {
   await buildImages();
-  cluster = await TestBosunCluster.up([
-    '--agents',
-    '2',
-    '--node-grace-period',
-    `${GRACE_MS / 1000}s`,
-    '--pod-eviction-timeout',
-    `${EVICTION_MS / 1000}s`,
-  ]);
-  const applied = await cluster.bosun(['apply', '-f', 'manifests/hello/']);
-  expect(applied.code).toBe(0);
-  const status = await cluster.bosun(['rollout', 'status', 'deployment/hello', '--timeout', '90s']);
-  expect(status.stdout).toContain('deployment "hello" successfully rolled out');
+  cluster = await TestBosunCluster.upWithHello(GRACE_MS, EVICTION_MS);
 }, 180_000);
 
 afterAll(async () => {
   await cluster?.down();
 }, 120_000);
 
-afterEach(() => {
-  if (expect.getState().assertionCalls > expect.getState().numPassingAsserts)
-    for (const name of ['m1', 'm2', 'm3', 'node-1', 'node-2'])
-      process.stderr.write(`--- ${name}\n${cluster.logTail(name, 20)}\n`);
-});
-
-const isReady = (p: Pod) =>
-  !p.metadata.deletionTimestamp &&
-  (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+afterEach(() => cluster.showLogsIfFailed(['m1', 'm2', 'm3', 'node-1', 'node-2']));
 
 /** Watches the hello pods and records, at every change, how many exist and how many are ready. */
 function watchHelloPods() {
@@ -69,7 +50,7 @@ function watchHelloPods() {
   const sample = () => {
     if (!listed) return;
     const pods = informer.list('default');
-    for (const p of pods) if (isReady(p)) wasReady.add(p.metadata.uid!);
+    for (const p of pods) if (isPodReady(p)) wasReady.add(p.metadata.uid!);
     samples.push({
       total: pods.filter((p) => !p.metadata.deletionTimestamp).length,
       ready: pods.filter((p) => !p.metadata.deletionTimestamp && wasReady.has(p.metadata.uid!)).length,
@@ -197,7 +178,7 @@ it('moves the pods of a killed agent to the other node', async () => {
     async () => {
       const current = (await cluster.client.resource('Pod').list('default', { labelSelector: 'app=hello' }))
         .items;
-      return current.filter((p) => p.spec.nodeName === survivor && isReady(p)).length === 3;
+      return current.filter((p) => p.spec.nodeName === survivor && isPodReady(p)).length === 3;
     },
     { timeoutMs: GRACE_MS + EVICTION_MS + 30_000, intervalMs: 250 },
   );
@@ -207,16 +188,5 @@ it('moves the pods of a killed agent to the other node', async () => {
     'node.kubernetes.io/unreachable:NoSchedule',
   ]);
   // Back again: untainted, Ready.
-  expect((await cluster.bosun(['start', victim])).code).toBe(0);
-  await waitFor(
-    `${victim} Ready and untainted`,
-    async () => {
-      const n = await cluster.client.resource('Node').get(undefined, victim);
-      return (
-        (n.spec?.taints ?? []).length === 0 &&
-        n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-      );
-    },
-    { timeoutMs: 30_000, intervalMs: 250 },
-  );
+  await cluster.restartAgent(victim);
 });

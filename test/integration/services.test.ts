@@ -7,7 +7,7 @@
 import { execFileSync } from 'child_process';
 import { promises as dnsPromises } from 'dns';
 import { mkdtempSync, readFileSync } from 'fs';
-import http from 'http';
+import net from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Endpoints, EndpointSubset, Pod, Service } from '../../pkg/api';
@@ -20,6 +20,7 @@ import {
   removeTestResources,
   TEST_RUN_LABEL,
 } from '../support/docker';
+import { get, podOf, request } from '../support/http';
 import { BosunProcess, spawnBosun } from '../support/process';
 import { waitFor } from '../support/wait';
 
@@ -213,35 +214,6 @@ async function metrics(): Promise<string> {
   return response.text();
 }
 
-/** One GET on a connection of its own (so every request is a new connection to balance). */
-function request(host: string, port: number, path = '/'): Promise<{ body: string; source: string }> {
-  return new Promise((resolve, reject) => {
-    let source = '';
-    const req = http.get(
-      { host, port, path, agent: false, headers: { connection: 'close' }, timeout: 5000 },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ body, source }));
-        response.on('error', reject);
-      },
-    );
-    req.on('socket', (socket) =>
-      socket.on('connect', () => (source = `${socket.localAddress}:${socket.localPort}`)),
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${host}:${port}${path} timed out`)));
-    req.on('error', reject);
-  });
-}
-
-async function get(host: string, port: number, path = '/'): Promise<string> {
-  return (await request(host, port, path)).body;
-}
-
-/** Which pod answered: hello's reply is "hello from <pod> (host ...". */
-const podOf = (body: string) => /^\S+ from (\S+) /.exec(body)?.[1] ?? `?${body}`;
-
 async function shares(host: string, port: number, count: number): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (let i = 0; i < count; i++) {
@@ -311,6 +283,21 @@ async function readyEndpointIPs(service: string): Promise<string[]> {
     .get('default', service)
     .catch(() => undefined);
   return (e?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort();
+}
+
+/** A connection kept open after one keep-alive GET, and the pod that answered it. */
+function keptOpen(host: string, port: number): Promise<{ socket: net.Socket; pod: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, host, () => socket.write('GET / HTTP/1.1\r\nHost: hello\r\n\r\n'));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      const pod = podOf(answer);
+      if (!pod.startsWith('?')) resolve({ socket, pod });
+    });
+    socket.on('error', reject);
+  });
 }
 
 const helloNames = ['hello-1', 'hello-2', 'hello-3'];
@@ -532,6 +519,68 @@ describe('Services', () => {
       /bosun_proxy_connections_failed_total\{namespace="default",service="hello",port="http"\} \d+/,
     );
     expect(text).toMatch(/bosun_proxy_endpoints\{namespace="default",service="hello",port="http"\} 3/);
+  });
+
+  it('keeps each client address on one pod with sessionAffinity: ClientIP, and spreads new clients', async () => {
+    const sticky = await createService({
+      metadata: { name: 'sticky', namespace: 'default' },
+      spec: {
+        type: 'NodePort',
+        selector: { app: 'hello' },
+        sessionAffinity: 'ClientIP',
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      },
+    });
+    await waitFor('sticky Endpoints', async () => (await readyEndpointIPs('sticky')).length === 3, {
+      timeoutMs: 10_000,
+    });
+    const nodePort = sticky.spec!.ports![0].nodePort!;
+    await waitFor('sticky answering', () => get(nodes[0].address, nodePort), { timeoutMs: 5000 });
+    // Two clients, told apart by their source address (all of 127/8 is local). Two, not three:
+    // taking turns, three clients would each meet the same pod again under round robin too.
+    const podsOf: Record<string, Set<string>> = {};
+    for (let round = 0; round < 10; round++) {
+      for (const client of ['127.0.0.21', '127.0.0.22']) {
+        const { body } = await request(nodes[round % 2].address, nodePort, '/', { localAddress: client });
+        (podsOf[client] ??= new Set()).add(podOf(body));
+      }
+    }
+    const chosen = Object.values(podsOf).map((set) => [...set]);
+    expect(chosen.map((pods) => pods.length)).toEqual([1, 1]);
+    // Each new client's first connection is balanced as usual: round robin gives each its own pod.
+    expect(new Set(chosen.flat()).size).toBe(2);
+    await client.resource('Service').delete('default', 'sticky');
+  });
+
+  it('sends new connections to the pod with the fewest open ones with the least-connections annotation', async () => {
+    const least = await createService({
+      metadata: {
+        name: 'least',
+        namespace: 'default',
+        annotations: { 'bosun.dev/load-balancer': 'least-connections' },
+      },
+      spec: { selector: { app: 'hello' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    const ip = least.spec!.clusterIP!;
+    await waitFor('least Endpoints', async () => (await readyEndpointIPs('least')).length === 3, {
+      timeoutMs: 10_000,
+    });
+    await waitFor('least answering', () => get(ip, 80), { timeoutMs: 5000 });
+    // Six connections kept open (one keep-alive request each, to learn its pod): 2 per pod.
+    const held: Array<{ socket: net.Socket; pod: string }> = [];
+    for (let i = 0; i < 6; i++) held.push(await keptOpen(ip, 80));
+    const perPod = (pod: string) => held.filter((h) => h.pod === pod).length;
+    expect(helloNames.map(perPod)).toEqual([2, 2, 2]);
+    // Those of one pod close: it has 0 open, the others 2 each.
+    const idle = held[0].pod;
+    for (const h of held) if (h.pod === idle) h.socket.destroy();
+    const active = /bosun_proxy_connections_active\{namespace="default",service="least",port="http"\} (\d+)/;
+    await waitFor('4 active connections', async () => active.exec(await metrics())?.[1] === '4');
+    // Round robin would spread these over all three; least connections sends them all to the
+    // pod with fewest (a finished request's connection may still be closing: 1 at most, not 2).
+    expect(await shares(ip, 80, 30)).toEqual({ [idle]: 30 });
+    for (const h of held) h.socket.destroy();
+    await client.resource('Service').delete('default', 'least');
   });
 
   it('loses no request of a 2,000-request loop while the Service scales from 3 pods to 1', async () => {

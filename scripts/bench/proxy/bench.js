@@ -15,6 +15,7 @@ const Docker = require('dockerode');
 const root = path.join(__dirname, '..', '..', '..');
 const { startLocalApiServer } = require(path.join(root, 'dist/pkg/apiserver/local.js'));
 const { Client } = require(path.join(root, 'dist/pkg/client/index.js'));
+const { helloContainers, helloService } = require(path.join(root, 'dist/scripts/bench/proxy-bed.js'));
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -149,23 +150,7 @@ async function main() {
   const started = new Date().toISOString();
   try {
     // Backends: 3 hello containers.
-    await docker.createNetwork({
-      Name: `bosun-bench-${runId}`,
-      Driver: 'bridge',
-      Labels: LABEL,
-    });
-    const ips = [];
-    for (let i = 1; i <= 3; i++) {
-      const c = await docker.createContainer({
-        name: `bosun-bench-${runId}-hello-${i}`,
-        Image: 'bosun/hello:local',
-        Env: [`POD_NAME=hello-${i}`],
-        Labels: LABEL,
-        HostConfig: { NetworkMode: `bosun-bench-${runId}` },
-      });
-      await c.start();
-      ips.push((await c.inspect()).NetworkSettings.Networks[`bosun-bench-${runId}`].IPAddress);
-    }
+    const ips = await helloContainers(docker, `bosun-bench-${runId}`, LABEL);
     for (const ip of ips) await waitHttp(`http://${ip}:8080/healthz`);
 
     // HAProxy in TCP mode over the 3.
@@ -201,18 +186,7 @@ async function main() {
       { token: `proxy-${runId}`, identity: { user: 'system:bosun-proxy', role: 'proxy' } },
     ]);
     const client = new Client({ servers: [api.url], token: api.adminToken });
-    const service = await client.resource('Service').create({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'hello', namespace: 'default' },
-      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-    });
-    await client.resource('Endpoints').create({
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: { name: 'hello', namespace: 'default' },
-      subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080 }] }],
-    });
+    const service = await helloService(client, ips);
     const metricsPort = 30000 + Math.floor(Math.random() * 10000);
     const startProxy = (nodeArgs) => {
       const child = spawn(
