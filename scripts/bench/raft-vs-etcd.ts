@@ -53,7 +53,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string', default: 'throughput,failover,idle' },
     'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
-    'etcd-http': { type: 'boolean', default: true },
+    // Node 20's parseArgs has no --no-X negation, so the negative is the flag.
+    'no-etcd-http': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -65,7 +66,7 @@ const rounds = Number(flags.rounds);
 const trials = Number(flags.trials);
 const idleMs = Number(flags.idle) * 1000;
 const parts = new Set(flags.only.split(','));
-const etcdHttp = flags['etcd-http'];
+const etcdHttp = !flags['no-etcd-http'];
 
 /** What the failover and idle parts need from either cluster. */
 interface Cluster {
