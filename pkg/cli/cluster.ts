@@ -4,7 +4,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { closeSync, openSync, promises as fs } from 'fs';
+import { closeSync, openSync, promises as fs, readFileSync } from 'fs';
 import net from 'net';
 import { join } from 'path';
 import { parseArgs } from 'util';
@@ -44,9 +44,16 @@ function alive(pid: number): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  // A process that exited but was not reaped yet (a zombie: "bosun up" has exited, and PID 1 of a
+  // container may reap late) still takes signals; it is gone all the same.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

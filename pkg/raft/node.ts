@@ -151,6 +151,7 @@ export class RaftNode extends EventEmitter {
       onMessage: (message) => this.receive(message),
       onUnreachable: (peer) => {
         this.core.reportUnreachable(peer);
+        this.emit('unreachable', peer);
         this.schedule();
       },
       onSnapshotSent: (peer, ok) => {
@@ -380,15 +381,24 @@ export class RaftNode extends EventEmitter {
       const target = candidates[0]?.[0];
       if (target) {
         this.options.log.info('handing over leadership before stopping', { to: target });
+        // Done when another leads, or when the target went away too (the whole cluster is
+        // stopping, as in `bosun down`): waiting out the timeout would only slow the stop.
         const handedOver = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 2000);
-          const onLeader = (isLeader: boolean) => {
-            if (isLeader) return;
+          const finish = () => {
             clearTimeout(timer);
             this.off('leader', onLeader);
+            this.off('unreachable', onUnreachable);
             resolve();
           };
+          const timer = setTimeout(finish, 2000);
+          const onLeader = (isLeader: boolean) => {
+            if (!isLeader) finish();
+          };
+          const onUnreachable = (peer: string) => {
+            if (peer === target) finish();
+          };
           this.on('leader', onLeader);
+          this.on('unreachable', onUnreachable);
         });
         this.transferLeadership(target);
         await handedOver;
