@@ -96,11 +96,18 @@ function storageFailureAsApiError(error: unknown): unknown {
   return error.maybeApplied ? newTimeout(error.message, 1) : newServiceUnavailable(error.message);
 }
 
+/** An internal error is a bug: where it was thrown is what the next person needs. */
+function logInternalError(error: unknown): void {
+  log.error('internal error', {
+    error: error instanceof Error ? error.message : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+}
+
 function sendStatus(res: Response, thrown: unknown): void {
   const error = storageFailureAsApiError(thrown);
   const status = statusForError(error);
-  if (!(error instanceof ApiError))
-    log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
+  if (!(error instanceof ApiError)) logInternalError(error);
   if (status.code === 503 || status.code === 429 || status.code === 504) {
     res.setHeader('Retry-After', String(status.details?.retryAfterSeconds ?? 1));
   }
@@ -701,8 +708,7 @@ export class ApiServer {
     };
     serve().catch((error: unknown) => {
       const status = statusForError(error);
-      if (!(error instanceof ApiError))
-        log.error('internal error', { error: error instanceof Error ? error.message : String(error) });
+      if (!(error instanceof ApiError)) logInternalError(error);
       respond(status.code ?? 500);
       const body = JSON.stringify(status);
       socket.end(
