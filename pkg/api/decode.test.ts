@@ -66,7 +66,7 @@ items:
     expect(summary(decodeManifests(text, 'list.yaml'))).toEqual([
       'list.yaml: document 1, items[0]: ConfigMap/a',
       'list.yaml: document 1, items[1]: Widget/w: kind: Unsupported value: "Widget": supported values: "Binding", "ConfigMap", "Deployment", ' +
-        '"Endpoints", "Event", "Lease", "Namespace", "Node", "Pod", "ReplicaSet", "Secret", "Service", "StatefulSet"',
+        '"EndpointSlice", "Endpoints", "Event", "Lease", "Namespace", "Node", "Pod", "ReplicaSet", "Secret", "Service", "StatefulSet"',
       'list.yaml: document 2, items[0]: Pod/p',
     ]);
   });

@@ -71,6 +71,13 @@ function defaultObject(object: KubeObject): void {
       for (const subset of object.subsets ?? [])
         for (const port of subset.ports ?? []) port.protocol ||= 'TCP';
       return;
+    case 'EndpointSlice':
+      // Kubernetes defaults a port's name to "" and its protocol to TCP.
+      for (const port of object.ports ?? []) {
+        port.name ??= '';
+        port.protocol ||= 'TCP';
+      }
+      return;
     case 'Deployment':
       return defaultDeployment(object);
     case 'ReplicaSet':

@@ -10,6 +10,7 @@ import {
   BindingSchema,
   ConfigMapSchema,
   DeploymentSchema,
+  EndpointSliceSchema,
   EndpointsSchema,
   EventSchema,
   Kind,
@@ -218,6 +219,14 @@ export const RESOURCES: readonly ResourceInfo[] = [
     resource: 'leases',
     namespaced: true,
     schema: LeaseSchema,
+  }),
+  resource({
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    kind: 'EndpointSlice',
+    resource: 'endpointslices',
+    namespaced: true,
+    schema: EndpointSliceSchema,
   }),
 ];
 

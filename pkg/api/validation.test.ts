@@ -212,7 +212,7 @@ const BAD_MANIFESTS: [string, string[]][] = [
   [
     'kind-unknown.yaml',
     [
-      'kind: Unsupported value: "Frobnicator": supported values: "Binding", "ConfigMap", "Deployment", "Endpoints", "Event", "Lease", "Namespace", "Node", "Pod", "ReplicaSet", "Secret", "Service", "StatefulSet"',
+      'kind: Unsupported value: "Frobnicator": supported values: "Binding", "ConfigMap", "Deployment", "EndpointSlice", "Endpoints", "Event", "Lease", "Namespace", "Node", "Pod", "ReplicaSet", "Secret", "Service", "StatefulSet"',
     ],
   ],
   [
@@ -243,6 +243,15 @@ const BAD_MANIFESTS: [string, string[]][] = [
     'label-value-with-space.yaml',
     [
       "metadata.labels: Invalid value: \"hello world\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+    ],
+  ],
+  [
+    'endpointslice-invalid.yaml',
+    [
+      'endpoints[0].addresses: Required value: must contain at least 1 address',
+      'endpoints[1].addresses[0]: Invalid value: "fe80::1": must be a valid IPv4 address',
+      'ports[1].name: Duplicate value: "http"',
+      'ports[1].port: Invalid value: 70000: must be between 1 and 65535, inclusive',
     ],
   ],
   [

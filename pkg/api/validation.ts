@@ -30,6 +30,7 @@ import {
   validateSecret,
   validateSecretUpdate,
 } from './validate/config';
+import { validateEndpointSlice, validateEndpointSliceUpdate } from './validate/discovery';
 import { validateObjectMetaUpdate } from './validate/meta';
 import { validatePodCreate, validatePodUpdate } from './validate/pod';
 import { validateEndpoints, validateService, validateServiceUpdate } from './validate/service';
@@ -63,6 +64,8 @@ export function validate(object: KubeObject): FieldError[] {
       return validateStatefulSet(object);
     case 'Lease':
       return validateLease(object);
+    case 'EndpointSlice':
+      return validateEndpointSlice(object);
     default:
       return assertNever(object);
   }
@@ -100,6 +103,12 @@ export function validateUpdate(previous: KubeObject, next: KubeObject): FieldErr
         return [...validateDeploymentUpdate(next, previous as typeof next), ...validate(next)];
       case 'StatefulSet':
         return [...validateStatefulSetUpdate(next, previous as typeof next), ...validate(next)];
+      case 'EndpointSlice':
+        return [
+          ...validateEndpointSliceUpdate(next, previous as typeof next),
+          ...validateObjectMetaUpdate(next.metadata, previous.metadata, FieldPath.root('metadata')),
+          ...validate(next),
+        ];
       default:
         return [
           ...validateObjectMetaUpdate(next.metadata, previous.metadata, FieldPath.root('metadata')),

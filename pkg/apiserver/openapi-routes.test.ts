@@ -28,7 +28,12 @@ type Doc = {
 describe('OpenAPI v3', () => {
   it('lists one document per group-version, addressed by its hash', async () => {
     const root = (await get('/openapi/v3')).body as { paths: Record<string, { serverRelativeURL: string }> };
-    expect(Object.keys(root.paths).sort()).toEqual(['api/v1', 'apis/apps/v1', 'apis/coordination.k8s.io/v1']);
+    expect(Object.keys(root.paths).sort()).toEqual([
+      'api/v1',
+      'apis/apps/v1',
+      'apis/coordination.k8s.io/v1',
+      'apis/discovery.k8s.io/v1',
+    ]);
     expect(root.paths['api/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{128}$/);
     const response = await fetch(`${api.url}${root.paths['apis/apps/v1'].serverRelativeURL}`, {
       headers: { authorization: `Bearer ${api.adminToken}` },

@@ -1258,6 +1258,48 @@ export const Lease = message('Lease', {
   ),
 });
 
+// ---- k8s.io/api/discovery/v1 ----
+
+export const EndpointSlice = message('EndpointSlice', {
+  1: msg('metadata', ObjectMeta),
+  4: str('addressType', KEEP),
+  2: msgs(
+    'endpoints',
+    message('Endpoint', {
+      1: strs('addresses'),
+      2: msg(
+        'conditions',
+        message('EndpointConditions', {
+          1: bool('ready', KEEP),
+          2: bool('serving', KEEP),
+          3: bool('terminating', KEEP),
+        }),
+      ),
+      3: str('hostname', KEEP),
+      4: msg('targetRef', ObjectReference),
+      5: stringMap('deprecatedTopology'),
+      6: str('nodeName', KEEP),
+      7: str('zone', KEEP),
+      8: msg(
+        'hints',
+        message('EndpointHints', {
+          1: msgs('forZones', message('ForZone', { 1: str('name', KEEP) })),
+          2: msgs('forNodes', message('ForNode', { 1: str('name', KEEP) })),
+        }),
+      ),
+    }),
+  ),
+  3: msgs(
+    'ports',
+    message('EndpointSlicePort', {
+      1: str('name', KEEP),
+      2: str('protocol', KEEP),
+      3: i32('port', KEEP),
+      4: str('appProtocol', KEEP),
+    }),
+  ),
+});
+
 export const Scale = message('Scale', {
   1: msg('metadata', ObjectMeta),
   2: msg('spec', message('ScaleSpec', { 1: i32('replicas') })),
@@ -1281,5 +1323,6 @@ export const MESSAGES_BY_KIND: ReadonlyMap<string, MessageType> = new Map([
   ['apps/v1/ReplicaSet', ReplicaSet],
   ['apps/v1/StatefulSet', StatefulSet],
   ['coordination.k8s.io/v1/Lease', Lease],
+  ['discovery.k8s.io/v1/EndpointSlice', EndpointSlice],
   ['autoscaling/v1/Scale', Scale],
 ]);

@@ -42,6 +42,12 @@ interface Column<T> {
 
 // ---- formatting helpers, as Kubernetes' printers format ----
 
+/** The first three, then how many more, as kubectl's printers abbreviate endpoint lists; `<unset>` for none. */
+function listWithMore(list: readonly string[]): string {
+  if (list.length === 0) return '<unset>';
+  return list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',');
+}
+
 function age(timestamp: string | undefined, now: Date): string {
   if (!timestamp) return '<unknown>';
   return humanDuration(now.getTime() - new Date(timestamp).getTime());
@@ -308,10 +314,7 @@ const COLUMNS: ByKind = {
             (s.ports ?? [{ port: undefined }]).map((p) => (p.port ? `${a.ip}:${p.port}` : a.ip)),
           ),
         );
-        if (list.length === 0) return '<none>';
-        return list.length > 3
-          ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...`
-          : list.join(',');
+        return list.length === 0 ? '<none>' : listWithMore(list);
       },
     },
     { name: 'Age', cell: (e, now) => age(e.metadata.creationTimestamp, now) },
@@ -341,6 +344,18 @@ const COLUMNS: ByKind = {
     },
     { name: 'Count', type: 'integer', wide: true, cell: (e) => e.count ?? 1 },
     { name: 'Name', wide: true, cell: (e) => e.metadata.name ?? '' },
+  ],
+  EndpointSlice: [
+    { name: 'AddressType', cell: (s) => s.addressType ?? '' },
+    {
+      name: 'Ports',
+      cell: (s) => listWithMore((s.ports ?? []).map((p) => (p.port ? String(p.port) : p.name || '*'))),
+    },
+    {
+      name: 'Endpoints',
+      cell: (s) => listWithMore((s.endpoints ?? []).flatMap((e) => e.addresses ?? [])),
+    },
+    { name: 'Age', cell: (s, now) => age(s.metadata.creationTimestamp, now) },
   ],
   Lease: [
     { name: 'Holder', cell: (l) => l.spec?.holderIdentity ?? '' },

@@ -141,7 +141,7 @@ items:
       `error: ${file}: document 2: Deployment/web: spec.template.metadata.labels: Invalid value: map[string]string{"app":"api"}: \`selector\` does not match template \`labels\``,
       `error: ${file}: document 2: Deployment/web: spec.template.spec.containers[0].image: Required value`,
       `error: ${file}: document 3: line 25, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]`,
-      `error: ${file}: document 4: Frobnicator/x: kind: Unsupported value: "Frobnicator": supported values: "Binding", "ConfigMap", "Deployment", "Endpoints", "Event", "Lease", "Namespace", "Node", "Pod", "ReplicaSet", "Secret", "Service", "StatefulSet"`,
+      `error: ${file}: document 4: Frobnicator/x: kind: Unsupported value: "Frobnicator": supported values: "Binding", "ConfigMap", "Deployment", "EndpointSlice", "Endpoints", "Event", "Lease", "Namespace", "Node", "Pod", "ReplicaSet", "Secret", "Service", "StatefulSet"`,
       `error: ${file}: document 5, items[0]: Service/web.svc: metadata.name: Invalid value: "web.svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`,
     ]);
   });

@@ -4,9 +4,9 @@
  * and `bosun exec` with the built binary.
  */
 import { ChildProcess, execFile, spawn } from 'child_process';
-import { join } from 'path';
 import { buildImages } from '../support/docker';
 import { TestBosunCluster } from '../support/cluster';
+import { kubectlEnv } from '../support/kubectl';
 import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
@@ -19,21 +19,13 @@ interface Result {
   stderr: string;
 }
 
-function kubectlEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    KUBECONFIG: join(cluster.dir, 'kubeconfig'),
-    KUBECACHEDIR: join(cluster.dir, 'kube-cache'),
-  };
-}
-
 function kubectl(args: string[], options: { input?: string; token?: string } = {}): Promise<Result> {
   const extra = options.token ? [`--token=${options.token}`] : [];
   return new Promise((resolve) => {
     const child = execFile(
       'kubectl',
       [...extra, ...args],
-      { env: kubectlEnv(), timeout: 50_000 },
+      { env: kubectlEnv(cluster), timeout: 50_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
@@ -89,7 +81,7 @@ describe('kubectl port-forward', () => {
 
   it('forwards a local port to the pod, for several connections at once', async () => {
     let output = '';
-    forward = spawn('kubectl', ['port-forward', 'pod/p', '18080:8080'], { env: kubectlEnv() });
+    forward = spawn('kubectl', ['port-forward', 'pod/p', '18080:8080'], { env: kubectlEnv(cluster) });
     forward.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     forward.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor('kubectl to listen', () => output.includes('Forwarding from 127.0.0.1:18080 -> 8080'), {

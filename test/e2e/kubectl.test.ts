@@ -41,7 +41,12 @@ describe('kubectl against bosun', () => {
       'Kubernetes control plane is running at https://127.0.0.1:',
     );
     const versions = await kubectl('api-versions');
-    expect(versions.stdout.split('\n').filter(Boolean)).toEqual(['apps/v1', 'coordination.k8s.io/v1', 'v1']);
+    expect(versions.stdout.split('\n').filter(Boolean)).toEqual([
+      'apps/v1',
+      'coordination.k8s.io/v1',
+      'discovery.k8s.io/v1',
+      'v1',
+    ]);
     const resources = await kubectl('api-resources');
     expect(resources.stdout).toMatch(/^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND$/m);
     expect(resources.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);

@@ -3,6 +3,7 @@ import type { Deployment, ReplicaSet, StatefulSet } from './apps';
 import type { Binding, Event, Namespace, Node } from './cluster';
 import type { ConfigMap, Secret } from './config';
 import type { Lease } from './coordination';
+import type { EndpointSlice } from './discovery';
 import type { Pod } from './pod';
 import type { Endpoints, Service } from './service';
 
@@ -13,6 +14,7 @@ export * from './config';
 export * from './cluster';
 export * from './apps';
 export * from './coordination';
+export * from './discovery';
 export * from './autoscaling';
 
 /** Every kind the registry serves, discriminated by `kind`. */
@@ -29,7 +31,8 @@ export type KubeObject =
   | Deployment
   | ReplicaSet
   | StatefulSet
-  | Lease;
+  | Lease
+  | EndpointSlice;
 
 export type Kind = KubeObject['kind'];
 

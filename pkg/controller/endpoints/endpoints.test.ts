@@ -1,4 +1,4 @@
-import { Endpoints, EndpointSubset, Pod, Service } from '../../api';
+import { Endpoints, EndpointSlice, EndpointSubset, Pod, Service } from '../../api';
 import { Client, WatchEvent } from '../../client';
 import {
   ControllerHarness,
@@ -181,6 +181,49 @@ describe('EndpointsController', () => {
         ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       },
     ]);
+  });
+
+  it('writes the EndpointSlices kubectl reads, owned by the Service, and puts back a deleted one', async () => {
+    const svc = await client.resource('Service').create(service('sliced', { selector: { app: 'sliced' } }));
+    const ready = await runningPod(client, 'sliced-a', { app: 'sliced' }, { ip: '10.7.0.1', ready: true });
+    await runningPod(client, 'sliced-b', { app: 'sliced' }, { ip: '10.7.0.2', ready: false });
+    const slicesOf = async () =>
+      (
+        await client
+          .resource('EndpointSlice')
+          .list('default', { labelSelector: 'kubernetes.io/service-name=sliced' })
+      ).items;
+    const [slice] = await waitFor('a slice with both pods', async () => {
+      const slices = await slicesOf();
+      return slices.length === 1 && slices[0].endpoints?.length === 2 ? slices : undefined;
+    });
+    expect(slice.metadata.name).toMatch(/^sliced-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(slice.metadata.labels).toEqual({
+      'kubernetes.io/service-name': 'sliced',
+      'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+    });
+    expect(slice.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Service', name: 'sliced', uid: svc.metadata.uid, controller: true }),
+    ]);
+    expect(slice.addressType).toBe('IPv4');
+    expect(slice.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    expect(slice.endpoints).toEqual([
+      {
+        addresses: ['10.7.0.1'],
+        conditions: { ready: true, serving: true, terminating: false },
+        targetRef: { kind: 'Pod', namespace: 'default', name: 'sliced-a', uid: ready.metadata.uid },
+      },
+      expect.objectContaining({
+        addresses: ['10.7.0.2'],
+        conditions: { ready: false, serving: false, terminating: false },
+      }),
+    ]);
+    await client.resource('EndpointSlice').delete('default', slice.metadata.name!);
+    const restored = await waitFor('the slice back', async () => {
+      const slices: EndpointSlice[] = await slicesOf();
+      return slices.length === 1 && slices[0].metadata.uid !== slice.metadata.uid ? slices[0] : undefined;
+    });
+    expect(restored.metadata.name).toBe(slice.metadata.name);
   });
 
   it('resolves a named targetPort per pod into one subset per port set', async () => {

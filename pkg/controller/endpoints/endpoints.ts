@@ -5,12 +5,17 @@
  * resolves per pod, so pods that number a port differently land in different subsets), as
  * Kubernetes' endpoints controller does. Services without a selector keep whatever Endpoints
  * their owner writes. Writes happen only when the content changes.
+ *
+ * The same sync also writes the Service's EndpointSlices (slices.ts): Kubernetes runs a
+ * second controller for them, but both are a function of the same Service and pods, and one
+ * pass keeps one index of Services and pods instead of two.
  */
 import {
   ApiError,
   EndpointAddress,
   EndpointPort,
   Endpoints,
+  EndpointSlice,
   EndpointSubset,
   objectKey,
   Pod,
@@ -23,6 +28,7 @@ import {
 import { EventRecorder, Informer, WorkQueue } from '../../client';
 import { logger } from '../../util/log';
 import { Controller, ControllerContext } from '../context';
+import { desiredSlices, MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, sameSlice } from './slices';
 
 export interface EndpointsControllerOptions {
   workers?: number;
@@ -185,6 +191,13 @@ export class EndpointsController implements Controller {
   private readonly services: Informer<Service>;
   private readonly pods: Informer<Pod>;
   private readonly endpoints: Informer<Endpoints>;
+  private readonly slices: Informer<EndpointSlice>;
+  /**
+   * resourceVersions of slices this controller wrote whose watch event has not come back yet.
+   * Re-syncing on them would compare against an Endpoints cache that may not have this sync's
+   * own Endpoints write yet, and send a stale update.
+   */
+  private readonly ownSliceWrites = new Set<string>();
   private readonly queue = new WorkQueue();
   private readonly recorder: EventRecorder;
   /** namespace → service name → selector, so a pod change looks only at its namespace's Services. */
@@ -205,6 +218,7 @@ export class EndpointsController implements Controller {
     this.services = context.informers.informer('Service');
     this.pods = context.informers.informer('Pod');
     this.endpoints = context.informers.informer('Endpoints');
+    this.slices = context.informers.informer('EndpointSlice');
     this.services.addHandlers({
       add: (service) => this.serviceChanged(service),
       update: (_old, service) => this.serviceChanged(service),
@@ -239,6 +253,20 @@ export class EndpointsController implements Controller {
           this.queue.add(objectKey(endpoints));
       },
       delete: (endpoints) => this.queue.add(objectKey(endpoints)),
+    });
+    // So are the slices this controller manages; its own writes coming back are not news.
+    const enqueueSlice = (slice: EndpointSlice) => {
+      if (this.ownSliceWrites.delete(slice.metadata.resourceVersion!)) return;
+      const labels = slice.metadata.labels ?? {};
+      const service = labels[SERVICE_NAME_LABEL];
+      if (labels[MANAGED_BY_LABEL] === MANAGED_BY && service)
+        this.queue.add(`${slice.metadata.namespace}/${service}`);
+    };
+    this.slices.addHandlers({
+      update: (old, slice) => {
+        if (old.metadata.resourceVersion !== slice.metadata.resourceVersion) enqueueSlice(slice);
+      },
+      delete: enqueueSlice,
     });
   }
 
@@ -308,6 +336,56 @@ export class EndpointsController implements Controller {
     return out;
   }
 
+  /** The slices this controller wrote for a Service, by the port set they hold. */
+  private slicesOf(service: Service): EndpointSlice[] {
+    return this.slices
+      .list()
+      .filter(
+        (slice) =>
+          slice.metadata.namespace === service.metadata.namespace &&
+          slice.metadata.labels?.[SERVICE_NAME_LABEL] === service.metadata.name &&
+          slice.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+          slice.metadata.ownerReferences?.some((owner) => owner.uid === service.metadata.uid),
+      );
+  }
+
+  private async syncSlices(service: Service, pods: readonly Pod[]): Promise<void> {
+    const client = this.context.client.resource('EndpointSlice');
+    const namespace = service.metadata.namespace!;
+    const current = new Map(this.slicesOf(service).map((slice) => [slice.metadata.name!, slice]));
+    for (const desired of desiredSlices(service, pods)) {
+      const existing = current.get(desired.metadata.name!);
+      current.delete(desired.metadata.name!);
+      if (existing && sameSlice(existing, desired)) continue;
+      try {
+        const written = existing
+          ? await client.update({
+              ...existing,
+              metadata: { ...existing.metadata, labels: desired.metadata.labels },
+              endpoints: desired.endpoints,
+              ports: desired.ports,
+            })
+          : await client.create(desired);
+        const version = written.metadata.resourceVersion!;
+        // Unless its event came back while the write was answered.
+        const cached = this.slices.get(objectKey(written))?.metadata.resourceVersion;
+        if (cached === undefined || Number(cached) < Number(version)) this.ownSliceWrites.add(version);
+      } catch (error) {
+        // A namespace being deleted refuses new objects: nothing to publish there any more.
+        if (error instanceof ApiError && error.code === 403 && !existing) return;
+        throw error;
+      }
+    }
+    // Port sets no pod serves any more.
+    for (const stale of current.values()) {
+      try {
+        await client.delete(namespace, stale.metadata.name!, { preconditions: { uid: stale.metadata.uid } });
+      } catch (error) {
+        if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) throw error;
+      }
+    }
+  }
+
   private async sync(key: string): Promise<void> {
     const { namespace, name } = splitObjectKey(key);
     const client = this.context.client.resource('Endpoints');
@@ -329,7 +407,9 @@ export class EndpointsController implements Controller {
     if (service.spec.type === 'ExternalName') return;
     if (!hasSelector(service)) return;
     const selector = selectorFromLabelSelector({ matchLabels: service.spec.selector });
-    const subsets = computeSubsets(service, this.podsOf(namespace, selector));
+    const pods = this.podsOf(namespace, selector);
+    await this.syncSlices(service, pods);
+    const subsets = computeSubsets(service, pods);
     const labels = endpointLabels(service);
     if (
       current &&

@@ -111,6 +111,7 @@ describe('GarbageCollector', () => {
       [
         'ConfigMap',
         'Deployment',
+        'EndpointSlice',
         'Endpoints',
         'Event',
         'Lease',

@@ -74,6 +74,7 @@ describe('deletionConditions', () => {
       [
         'ConfigMap',
         'Deployment',
+        'EndpointSlice',
         'Endpoints',
         'Event',
         'Lease',
