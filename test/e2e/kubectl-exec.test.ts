@@ -81,15 +81,18 @@ describe('kubectl port-forward', () => {
 
   it('forwards a local port to the pod, for several connections at once', async () => {
     let output = '';
-    forward = spawn('kubectl', ['port-forward', 'pod/p', '18080:8080'], { env: kubectlEnv(cluster) });
+    // ":8080": kubectl picks a free local port, so parallel runs on one machine never clash.
+    forward = spawn('kubectl', ['port-forward', 'pod/p', ':8080'], { env: kubectlEnv(cluster) });
     forward.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     forward.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor('kubectl to listen', () => output.includes('Forwarding from 127.0.0.1:18080 -> 8080'), {
-      timeoutMs: 20_000,
-    });
+    const localPort = await waitFor(
+      'kubectl to listen',
+      () => /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(output)?.[1],
+      { timeoutMs: 20_000 },
+    );
     const answers = await Promise.all(
       [1, 2, 3].map(async () => {
-        const response = await fetch('http://127.0.0.1:18080/json');
+        const response = await fetch(`http://127.0.0.1:${localPort}/json`);
         return (await response.json()) as { pod: string; count: number };
       }),
     );
