@@ -585,6 +585,7 @@ export class ApiServer {
     const bookmarks = queryBool(req, 'allowWatchBookmarks');
     let lastRevision = 0;
     let open = true;
+    let corked = false;
     const pending: string[] = [];
     const write = (line: string) => {
       if (!open) return;
@@ -596,6 +597,16 @@ export class ApiServer {
       if (res.writableLength > 16 * 1024 * 1024) {
         close();
         return;
+      }
+      // One applied Raft batch emits many events at once: hold them until the tick ends and
+      // send them in one write, not one syscall (and one chunk for the client to parse) each.
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(() => {
+          corked = false;
+          if (!res.writableEnded) res.uncork();
+        });
       }
       res.write(line);
     };

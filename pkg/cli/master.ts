@@ -88,6 +88,11 @@ async function runMaster(args: string[], io: CommandIO): Promise<number> {
   });
   master.log.info('master stopping');
   await master.stop(true);
+  // Everything should be closed now; if the process lingers, say what holds it open.
+  setTimeout(
+    () => master.log.warn('master still running after stop', { resources: process.getActiveResourcesInfo() }),
+    5000,
+  ).unref();
   return 0;
 }
 

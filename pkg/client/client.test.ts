@@ -154,6 +154,18 @@ describe('Client', () => {
     client.close();
   });
 
+  it('fails at once after close, and stops retrying a request in flight', async () => {
+    const client = new Client({ randomStart: false, servers: [await deadAddress()], retryForMs: 60_000 });
+    const retrying = client.resource('Pod').get('default', 'web');
+    const started = Date.now();
+    client.close();
+    await expect(retrying).rejects.toThrow(/the client is closed/);
+    await expect(client.resource('Pod').get('default', 'web')).rejects.toBeInstanceOf(
+      ServiceUnavailableError,
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('does not retry a create whose connection broke after it was sent', async () => {
     const breaking = await serve((req) => req.socket.destroy());
     const live = await serve((_req, _body, res) => json(res, 200, pod('web', '4')));

@@ -10,7 +10,7 @@ export type {
   WriteOptions,
 } from './client';
 export { Informer } from './informer';
-export type { InformerHandlers, InformerOptions } from './informer';
+export type { IndexFunc, InformerHandlers, InformerOptions } from './informer';
 export { delay, errorFromResponse, Transport } from './transport';
 export type { Method, RequestOptions, StreamResponse, TransportOptions } from './transport';
 export { WorkQueue } from './workqueue';

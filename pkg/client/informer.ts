@@ -25,6 +25,17 @@ export interface InformerOptions {
 
 type Cached = HasMetadata & { metadata: { resourceVersion?: string } };
 
+/** The values an object is filed under in one index (client-go's IndexFunc); none leaves it out. */
+export type IndexFunc<T> = (object: T) => string[];
+
+interface Index<T> {
+  fn: IndexFunc<T>;
+  /** value → keys of the objects filed under it */
+  buckets: Map<string, Set<string>>;
+  /** key → the values its object is filed under now */
+  values: Map<string, string[]>;
+}
+
 /**
  * List, then watch from the list's revision, keeping a local cache that handlers observe
  * (client-go's reflector + store + shared informer, in one). A broken watch resumes from the
@@ -34,6 +45,10 @@ type Cached = HasMetadata & { metadata: { resourceVersion?: string } };
  */
 export class Informer<T extends Cached> {
   private readonly cache = new Map<string, T>();
+  private readonly indexes = new Map<string, Index<T>>();
+  /** key → when it entered the cache: byIndex answers in the order list() would. */
+  private readonly order = new Map<string, number>();
+  private nextOrder = 0;
   private readonly handlers: InformerHandlers<T>[] = [];
   private synced = false;
   private readonly syncWaiters: Array<() => void> = [];
@@ -80,6 +95,27 @@ export class Informer<T extends Cached> {
       out.push(object);
     }
     return out;
+  }
+
+  /**
+   * Files every cached object (and every later one) under the values `fn` gives, for byIndex.
+   * Informers are shared: an index of the same name added twice is kept as first added.
+   */
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    if (this.indexes.has(name)) return;
+    const index: Index<T> = { fn, buckets: new Map(), values: new Map() };
+    this.indexes.set(name, index);
+    for (const [key, object] of this.cache) this.reindex(index, key, object);
+  }
+
+  /** Cached objects filed under any of `values` in the index `name`, in the order list() gives them. */
+  byIndex(name: string, ...values: string[]): T[] {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`informer of ${this.client.info.resource} has no index "${name}"`);
+    const keys: string[] = [];
+    for (const value of values) for (const key of index.buckets.get(value) ?? []) keys.push(key);
+    if (keys.length > 1) keys.sort((a, b) => this.order.get(a)! - this.order.get(b)!);
+    return keys.map((key) => this.cache.get(key)!);
   }
 
   /** The revision the cache reflects. */
@@ -147,14 +183,14 @@ export class Informer<T extends Cached> {
       const key = objectKey(object);
       seen.add(key);
       const previous = this.cache.get(key);
-      this.cache.set(key, object);
+      this.store(key, object);
       if (!previous) this.notify('add', object);
       else if (previous.metadata.resourceVersion !== object.metadata.resourceVersion)
         this.notify('update', object, previous);
     }
     for (const [key, object] of this.cache) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.remove(key);
         this.notify('delete', object);
       }
     }
@@ -174,14 +210,44 @@ export class Informer<T extends Cached> {
     const key = objectKey(object);
     const previous = this.cache.get(key);
     if (event.type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key);
       this.notify('delete', previous ?? object);
     } else {
-      this.cache.set(key, object);
+      this.store(key, object);
       if (previous) this.notify('update', object, previous);
       else this.notify('add', object);
     }
     this.revision = object.metadata.resourceVersion ?? this.revision;
+  }
+
+  private store(key: string, object: T): void {
+    if (!this.cache.has(key)) this.order.set(key, this.nextOrder++);
+    this.cache.set(key, object);
+    for (const index of this.indexes.values()) this.reindex(index, key, object);
+  }
+
+  private remove(key: string): void {
+    if (!this.cache.delete(key)) return;
+    this.order.delete(key);
+    for (const index of this.indexes.values()) this.reindex(index, key, undefined);
+  }
+
+  private reindex(index: Index<T>, key: string, object: T | undefined): void {
+    const before = index.values.get(key) ?? [];
+    const after = object ? index.fn(object) : [];
+    if (before.length === after.length && before.every((v, i) => v === after[i])) return;
+    for (const value of before) {
+      const keys = index.buckets.get(value);
+      keys?.delete(key);
+      if (keys?.size === 0) index.buckets.delete(value);
+    }
+    for (const value of after) {
+      let keys = index.buckets.get(value);
+      if (!keys) index.buckets.set(value, (keys = new Set()));
+      keys.add(key);
+    }
+    if (after.length > 0) index.values.set(key, after);
+    else index.values.delete(key);
   }
 
   private resync(): void {

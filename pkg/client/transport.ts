@@ -83,6 +83,7 @@ const CONNECT_TIMEOUT_MS = 1000;
 export class Transport {
   readonly servers: readonly string[];
   private current = 0;
+  private closed = false;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly retryForMs: number;
@@ -138,6 +139,9 @@ export class Transport {
     const deadline = Date.now() + this.retryForMs;
     let attempt = 0;
     for (;;) {
+      // A closed client's owner has stopped: retrying for it would only keep the process busy.
+      if (this.closed)
+        throw newServiceUnavailable(`the client is closed: ${options.method} ${options.path} not sent`);
       const server = this.server;
       let failure: ApiError | ConnectionError;
       try {
@@ -245,8 +249,9 @@ export class Transport {
     });
   }
 
-  /** Closes idle keep-alive connections (open streams are closed by their own signals). */
+  /** Destroys every connection; requests after this, and retries of those in flight, fail at once. */
   close(): void {
+    this.closed = true;
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
     this.httpStreamAgent.destroy();

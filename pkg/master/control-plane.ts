@@ -18,6 +18,9 @@ export async function runControlPlane(
 ): Promise<void> {
   // Only this master's own API: if it stops leading, these loops stop with it.
   const client = new Client({ servers: [apiUrl], token, userAgent: `bosun-control-plane/${host}` });
+  // Writes still queued when leadership ends (events above all) are the new leader's to make:
+  // failing them at once lets the loops wind down instead of retrying a stopping API for minutes.
+  signal.addEventListener('abort', () => client.close(), { once: true });
   try {
     const context = controllerContext(client, host);
     const controllers = [new Scheduler(context), ...allControllers(context, options)];

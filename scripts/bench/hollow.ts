@@ -6,6 +6,10 @@
  * 100 ms) during the run.
  *
  *   npm run bench:hollow -- [--nodes 100] [--pods 3000] [--deployments 30] [--kind deployments|pods]
+ *                           [--cpu-prof DIR]
+ *
+ * --cpu-prof writes a V8 CPU profile of every master (and of the hollow agent) into DIR, named
+ * by pid; the leader's pid is printed. Summarize one with `npm run bench:profile -- FILE`.
  */
 import { spawn, ChildProcess, execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
@@ -25,12 +29,16 @@ const { values } = parseArgs({
     deployments: { type: 'string', default: '30' },
     kind: { type: 'string', default: 'deployments' },
     'timeout-seconds': { type: 'string', default: '180' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const NODES = Number(values.nodes);
 const PODS = Number(values.pods);
 const DEPLOYMENTS = Number(values.deployments);
 const TIMEOUT_MS = Number(values['timeout-seconds']) * 1000;
+const PROFILE_ARGS = values['cpu-prof']
+  ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`]
+  : [];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -47,7 +55,19 @@ function rssMiB(pid: number): number {
 }
 
 function bosun(dir: string, args: string[]): string {
-  return execFileSync(process.execPath, [BOSUN, ...args, '--dir', dir], { encoding: 'utf8' });
+  return execFileSync(process.execPath, [BOSUN, ...args, '--dir', dir], {
+    encoding: 'utf8',
+    env: { ...process.env, BOSUN_NODE_ARGS: PROFILE_ARGS.join(' ') },
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -58,11 +78,46 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
   }
 }
 
+/** apiserver_request_total by "verb resource" summed over the masters, and the leader's Raft commit index. */
+async function requestCounts(
+  masters: Array<{ api: string }>,
+  token: string,
+): Promise<{ requests: Map<string, number>; commitIndex: number }> {
+  const requests = new Map<string, number>();
+  let commitIndex = 0;
+  for (const m of masters) {
+    const text = await fetch(`${m.api}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+      .then((r) => r.text())
+      .catch(() => '');
+    for (const line of text.split('\n')) {
+      const request = /^apiserver_request_total\{verb="([^"]*)",resource="([^"]*)",code="[^"]*"\} (\d+)/.exec(
+        line,
+      );
+      if (request) {
+        const key = `${request[1]} ${request[2]}`;
+        requests.set(key, (requests.get(key) ?? 0) + Number(request[3]));
+      }
+      const commit = /^bosun_raft_commit_index (\d+)/.exec(line);
+      if (commit) commitIndex = Math.max(commitIndex, Number(commit[1]));
+    }
+  }
+  return { requests, commitIndex };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bosun-bench-hollow-'));
   let agents: ChildProcess | undefined;
+  let masterPids: number[] = [];
   const cleanup = () => {
-    agents?.kill('SIGKILL');
+    agents?.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
+    if (PROFILE_ARGS.length > 0) {
+      // A profile is written at exit, and writing a large one takes longer than `bosun down`
+      // waits before SIGKILL: stop the masters here and wait for them to exit by themselves.
+      for (const pid of masterPids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+      const pids = [...masterPids, ...(agents?.pid ? [agents.pid] : [])];
+      const deadline = Date.now() + 120_000;
+      while (pids.some(alive) && Date.now() < deadline) execFileSync('sleep', ['0.2']);
+    }
     try {
       bosun(dir, ['down', '--purge']);
     } catch {
@@ -77,11 +132,13 @@ async function main(): Promise<void> {
   try {
     bosun(dir, ['up', '--agents', '0', '--quiet']);
     const config = JSON.parse(readFileSync(join(dir, 'config'), 'utf8')) as ClusterConfig;
+    masterPids = config.masters.map((m) => m.pid);
     const servers = config.masters.map((m) => m.api);
     const client = new Client({ servers, token: config.adminToken });
     agents = spawn(
       process.execPath,
       [
+        ...PROFILE_ARGS,
         BOSUN,
         'agent',
         '--hollow',
@@ -129,6 +186,7 @@ async function main(): Promise<void> {
     // Watch pods: first moment each is seen bound, and Running.
     const bound = new Map<string, number>();
     const running = new Map<string, number>();
+    let deleted = 0;
     const watchAbort = new AbortController();
     const pods = client.resource('Pod');
     const initial = await pods.list('default');
@@ -139,6 +197,7 @@ async function main(): Promise<void> {
         watchAbort.signal,
       )) {
         if (event.type === 'BOOKMARK') continue;
+        if (event.type === 'DELETED') deleted++;
         const pod = event.object as Pod;
         const name = pod.metadata.name!;
         const now = Date.now();
@@ -174,6 +233,7 @@ async function main(): Promise<void> {
       }
     })();
 
+    const countsBefore = await requestCounts(config.masters, config.adminToken);
     const start = Date.now();
     if (values.kind === 'pods') {
       const creates: Promise<unknown>[] = [];
@@ -217,6 +277,7 @@ async function main(): Promise<void> {
     });
     probing = false;
     await probe;
+    const countsAfter = await requestCounts(config.masters, config.adminToken);
     watchAbort.abort();
     await watching;
 
@@ -234,7 +295,7 @@ async function main(): Promise<void> {
       ['hollow nodes (Ready after)', `${NODES} (${registerSeconds.toFixed(1)} s)`],
       ['pods', `${total} as ${values.kind === 'pods' ? 'bare pods' : `${DEPLOYMENTS} Deployments`}`],
       ['created in', `${(createdMs / 1000).toFixed(2)} s`],
-      ['bound', `${bound.size}`],
+      ['bound (pods deleted during the run)', `${bound.size} (${deleted})`],
       [
         'scheduling throughput (first to last bind)',
         `${(bound.size / Math.max(0.001, (lastBind - firstBind) / 1000)).toFixed(0)} pods/s`,
@@ -249,7 +310,7 @@ async function main(): Promise<void> {
           ? `not all: ${running.size}/${total} in ${TIMEOUT_MS / 1000} s`
           : `${((lastRunning - start) / 1000).toFixed(1)} s`,
       ],
-      ['leader peak RSS', `${peakRss.toFixed(0)} MiB`],
+      ['leader peak RSS', `${peakRss.toFixed(0)} MiB (${leader.name}, pid ${leader.pid})`],
       [
         'API GET p50 / p99 (during run)',
         `${percentile(gets, 50).toFixed(1)} / ${percentile(gets, 99).toFixed(1)} ms (${gets.length} probes)`,
@@ -259,6 +320,16 @@ async function main(): Promise<void> {
         `${percentile(writes, 50).toFixed(1)} / ${percentile(writes, 99).toFixed(1)} ms`,
       ],
     ];
+    rows.push([
+      'Raft entries during the run',
+      `${countsAfter.commitIndex - countsBefore.commitIndex} (${((countsAfter.commitIndex - countsBefore.commitIndex) / total).toFixed(1)} per pod)`,
+    ]);
+    const requestDeltas = [...countsAfter.requests]
+      .map(([key, n]) => [key, n - (countsBefore.requests.get(key) ?? 0)] as const)
+      .filter(([, n]) => n >= total / 10)
+      .sort((a, b) => b[1] - a[1]);
+    for (const [key, n] of requestDeltas)
+      rows.push([`  API ${key}`, `${n} (${(n / total).toFixed(2)} per pod)`]);
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
     client.close();

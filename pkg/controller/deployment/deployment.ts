@@ -22,6 +22,7 @@ import {
 import { EventRecorder, Informer, WorkQueue } from '../../client';
 import { logger } from '../../util/log';
 import { Controller, ControllerContext } from '../context';
+import { addOwnershipIndex, controlledBy } from '../ownership';
 import { claimObjects, recheckOwner } from '../replicaset/claim';
 import {
   availableAtLeast,
@@ -103,6 +104,7 @@ export class DeploymentController implements Controller {
     this.deployments = context.informers.informer('Deployment');
     this.replicaSets = context.informers.informer('ReplicaSet');
     this.pods = context.informers.informer('Pod');
+    addOwnershipIndex(this.pods);
     const enqueue = (d: Deployment) => this.queue.add(objectKey(d));
     this.deployments.addHandlers({ add: enqueue, update: (_old, cur) => enqueue(cur), delete: enqueue });
     this.replicaSets.addHandlers({
@@ -228,13 +230,14 @@ export class DeploymentController implements Controller {
 
   /** Pods of the given ReplicaSets by their uid, terminating ones included (Recreate waits for those). */
   private podsByReplicaSet(d: Deployment, sets: ReplicaSet[]): Map<string, Pod[]> {
-    const map = new Map<string, Pod[]>(sets.map((rs) => [rs.metadata.uid!, []]));
     const selector = safeSelector(d);
-    for (const pod of this.pods.list(d.metadata.namespace, selector)) {
-      const ref = getControllerOf(pod);
-      if (ref) map.get(ref.uid)?.push(pod);
-    }
-    return map;
+    const namespace = d.metadata.namespace!;
+    return new Map(
+      sets.map((rs) => {
+        const pods = controlledBy(this.pods, namespace, rs.metadata.uid!);
+        return [rs.metadata.uid!, selector ? pods.filter((p) => selector.matches(p.metadata.labels)) : pods];
+      }),
+    );
   }
 
   private async writeStatus(d: Deployment, status: DeploymentStatus): Promise<void> {

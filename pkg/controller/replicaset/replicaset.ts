@@ -21,6 +21,7 @@ import {
 import { EventRecorder, Informer, WorkQueue } from '../../client';
 import { logger } from '../../util/log';
 import { Controller, ControllerContext } from '../context';
+import { addOwnershipIndex, claimCandidates, controlledBy } from '../ownership';
 import { claimObjects, recheckOwner } from './claim';
 import { Expectations } from './expectations';
 import { isPodActive, isPodReady, msUntilAvailable, podsToDelete } from './pods';
@@ -93,6 +94,7 @@ export class ReplicaSetController implements Controller {
     this.recorder = context.recorder('replicaset-controller');
     this.replicaSets = context.informers.informer('ReplicaSet');
     this.pods = context.informers.informer('Pod');
+    addOwnershipIndex(this.pods);
     this.replicaSets.addHandlers({
       add: (rs) => this.enqueue(rs),
       update: (old, cur) => {
@@ -206,7 +208,7 @@ export class ReplicaSetController implements Controller {
       return;
     }
     const { namespace, name } = splitObjectKey(key);
-    const active = this.pods.list(namespace).filter(isPodActive);
+    const active = claimCandidates(this.pods, namespace, rs.metadata.uid!).filter(isPodActive);
     const { claimed, errors } = await claimObjects(active, {
       owner: rs,
       matches: (pod) => selector.matches(pod.metadata.labels),
@@ -311,16 +313,14 @@ export class ReplicaSetController implements Controller {
    * sharing a node with many of them is the better one to delete, to spread what remains.
    */
   private relatedPods(rs: ReplicaSet): Pod[] {
+    const namespace = rs.metadata.namespace!;
     const owner = getControllerOf(rs);
     const uids = new Set<string>();
     if (!owner) uids.add(rs.metadata.uid!);
     else
-      for (const other of this.replicaSets.list(rs.metadata.namespace))
+      for (const other of this.replicaSets.list(namespace))
         if (getControllerOf(other)?.uid === owner.uid) uids.add(other.metadata.uid!);
-    return this.pods.list(rs.metadata.namespace).filter((pod) => {
-      const ref = getControllerOf(pod);
-      return ref !== undefined && uids.has(ref.uid);
-    });
+    return [...uids].flatMap((uid) => controlledBy(this.pods, namespace, uid));
   }
 
   private calculateStatus(rs: ReplicaSet, pods: Pod[], manageError: Error | undefined): ReplicaSetStatus {
