@@ -4,7 +4,6 @@ import { parseArgs } from 'util';
 import { parseQuantity } from '../api';
 import { Agent } from '../agent/agent';
 import { RestartBackoff } from '../agent/backoff';
-import { DockerRuntime } from '../agent/runtime/docker';
 import { HollowRuntime } from '../agent/runtime/hollow';
 import { ContainerRuntime } from '../agent/runtime/types';
 import { Client } from '../client';
@@ -85,6 +84,8 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
     const names = count === 1 ? [v.name] : Array.from({ length: count }, (_, i) => `${v.name}-${i}`);
     agents = names.map((name) => makeAgent(name, new HollowRuntime(name)));
   } else {
+    // Loaded here: hollow agents and every other bosun process do without dockerode.
+    const { DockerRuntime } = await import('../agent/runtime/docker');
     const runtime = new DockerRuntime({
       nodeName: v.name,
       sandboxImage: 'bosun/pause:local',

@@ -8,7 +8,6 @@ import { closeSync, openSync, promises as fs, readFileSync } from 'fs';
 import net from 'net';
 import { join } from 'path';
 import { parseArgs } from 'util';
-import Docker from 'dockerode';
 import { Client } from '../client';
 import { canManageAddresses, ensureBridgeNetwork } from '../proxy/network';
 import { ensureSelfSignedCertificate } from '../util/tls';
@@ -23,7 +22,7 @@ import {
   readClusterConfig,
   writeClusterConfig,
 } from './cluster-config';
-import { CommandIO, parseDuration, UsageError } from './io';
+import { CommandIO, dockerClient, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 import { formatColumns } from './printers';
 
@@ -355,7 +354,7 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
  * address to give the agents: the network's gateway, where the proxy listens when it can (root).
  */
 async function startProxy(cluster: ClusterConfig): Promise<string | undefined> {
-  const bridge = await ensureBridgeNetwork(new Docker(), clusterNetwork(cluster), {
+  const bridge = await ensureBridgeNetwork(await dockerClient(), clusterNetwork(cluster), {
     [CLUSTER_LABEL]: cluster.clusterId,
   });
   const metrics = cluster.proxy?.metrics ?? `127.0.0.1:${await freePort()}`;
@@ -394,7 +393,7 @@ async function startProxy(cluster: ClusterConfig): Promise<string | undefined> {
 
 async function ensureDocker(): Promise<void> {
   try {
-    await new Docker().ping();
+    await (await dockerClient()).ping();
   } catch (error) {
     throw new UsageError(
       `agents need a Docker daemon, and none answers (${(error as Error).message}); start one (bash scripts/docker-engine.sh) or run with --agents 0`,
@@ -466,7 +465,7 @@ async function runDown(args: string[], io: CommandIO): Promise<number> {
  * label, never anything else); persistent claims' volumes only with --purge.
  */
 async function removeClusterContainers(clusterId: string, purge: boolean): Promise<number> {
-  const docker = new Docker();
+  const docker = await dockerClient();
   try {
     await docker.ping();
   } catch {

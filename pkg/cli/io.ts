@@ -1,3 +1,14 @@
+import type Docker from 'dockerode';
+
+/**
+ * A Docker client, loaded on first use: dockerode is a tenth of a second to load, and most
+ * bosun processes (masters, the API front, every kubectl-like command) never talk to Docker.
+ */
+export async function dockerClient(): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  return new DockerClient();
+}
+
 /** Where a command reads and writes; tests pass their own, the executable passes the process's. */
 export interface CommandIO {
   stdout: NodeJS.WritableStream;

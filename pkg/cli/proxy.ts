@@ -3,14 +3,13 @@
  * daemon share one pod network, so one proxy serves them all). Started by `bosun up`.
  */
 import { parseArgs } from 'util';
-import Docker from 'dockerode';
 import { Client } from '../client';
 import { ClusterDns, hostResolvers } from '../proxy/dns';
 import { proxyRegistry, serveMetrics } from '../proxy/metrics';
 import { canManageAddresses, ensureBridgeNetwork, HostAddresses } from '../proxy/network';
 import { ServiceProxy } from '../proxy/service-proxy';
 import { logger } from '../util/log';
-import { CommandIO, UsageError } from './io';
+import { CommandIO, dockerClient, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE =
@@ -50,7 +49,7 @@ async function runProxy(args: string[], io: CommandIO): Promise<number> {
     }),
   );
   const log = logger('proxy');
-  const bridge = await ensureBridgeNetwork(new Docker(), v.network, labels);
+  const bridge = await ensureBridgeNetwork(await dockerClient(), v.network, labels);
   const privileged = canManageAddresses();
   if (!privileged) {
     log.warn(

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'child_process';
 import { promisify } from 'util';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { logger } from '../util/log';
 
 const run = promisify(execFile);
