@@ -154,6 +154,10 @@ export class RaftNode extends EventEmitter {
         this.emit('unreachable', peer);
         this.schedule();
       },
+      onReachable: (peer) => {
+        this.core.reportReachable(peer);
+        this.schedule();
+      },
       onSnapshotSent: (peer, ok) => {
         this.core.reportSnapshot(peer, ok);
         this.options.log.info('snapshot sent', { peer, ok });

@@ -466,6 +466,35 @@ describe('the transport hint (reportUnreachable)', () => {
   });
 });
 
+describe('the transport hint (reportReachable): a new cluster elects as soon as a majority is up', () => {
+  it('the lowest id of a reachable majority campaigns on the next tick; the others wait', () => {
+    const net = three();
+    net.get('a').reportReachable('b');
+    net.get('b').reportReachable('a');
+    net.get('a').tick();
+    net.get('b').tick();
+    net.settle();
+    expect(net.leaders()).toEqual(['a']);
+    expect(net.get('a').term).toBe(1);
+  });
+
+  it('no hint without a majority, and none once the cluster has had a term', () => {
+    const lonely = new Network(['a', 'b', 'c', 'd', 'e']);
+    lonely.get('a').reportReachable('b');
+    lonely.get('a').tick();
+    lonely.settle();
+    expect(lonely.leaders()).toEqual([]);
+
+    const net = three();
+    net.elect('a');
+    net.isolate('a');
+    net.get('b').reportReachable('c');
+    net.get('b').tick();
+    net.settle();
+    expect(net.leaders()).toEqual(['a']);
+  });
+});
+
 describe('restart from persisted state', () => {
   it('a node rebuilt from its hard state and entries keeps its term, vote and log', () => {
     const net = three();

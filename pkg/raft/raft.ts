@@ -60,6 +60,8 @@ export class Raft implements RawNode {
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
   private electionElapsed = 0;
+  /** Peers the transport reports connected (a timing hint for the first election only). */
+  private readonly reachable = new Set<NodeId>();
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   /** The index of the latest conf change proposed; no other may be proposed until it is applied. */
@@ -701,6 +703,23 @@ export class Raft implements RawNode {
   }
 
   /**
+   * The transport connected to `peer`. Only a cluster's very first election uses it: a
+   * follower at term 0 (no leader ever) that, with the peers it can reach, makes a quorum and
+   * has the lowest id among them campaigns on the next tick instead of waiting out an election
+   * timeout, so a new cluster has a leader as soon as a majority of it is up. The lowest-id
+   * rule keeps two masters from splitting the vote. A hint about timing only, like
+   * reportUnreachable: the election itself is the ordinary one.
+   */
+  reportReachable(peer: NodeId): void {
+    this.reachable.add(peer);
+    if (this.term !== 0 || this.role !== 'follower' || this.lead !== '' || !this.promotable()) return;
+    const voters = this.voters();
+    const up = new Set([this.id, ...[...this.reachable].filter((id) => voters.includes(id))]);
+    if (!isQuorum(voters, up) || [...up].some((id) => id < this.id)) return;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1);
+  }
+
+  /**
    * The transport lost its connection to `peer`. A leader stops pipelining to it. A follower
    * that lost its leader treats the leader as gone: it forgets the lease (so it will grant
    * other candidates' pre-votes) and campaigns after 1-3 ticks instead of an election
@@ -709,6 +728,7 @@ export class Raft implements RawNode {
    * lease, reject the pre-vote, so a flapping link cannot depose a healthy leader.
    */
   reportUnreachable(peer: NodeId): void {
+    this.reachable.delete(peer);
     if (this.role === 'leader') {
       const pr = this.prs.get(peer);
       if (pr?.state === 'replicate') pr.becomeProbe();

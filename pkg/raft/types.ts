@@ -201,6 +201,8 @@ export interface RawNode {
    * campaigns after a short randomized delay instead of a full election timeout.
    */
   reportUnreachable(peer: NodeId): void;
+  /** The transport connected to `peer`: lets a brand-new cluster hold its first election at once. */
+  reportReachable(peer: NodeId): void;
   reportSnapshot(peer: NodeId, ok: boolean): void;
   /** The host took a snapshot at `index`: entries up to it may be dropped from memory. */
   compact(index: number, snapshot: Snapshot): void;

@@ -25,6 +25,7 @@ export interface TransportOptions {
   log: Logger;
   onMessage(message: Message): void;
   onUnreachable(peer: NodeId): void;
+  onReachable?(peer: NodeId): void;
   onSnapshotSent(peer: NodeId, ok: boolean): void;
   /** A connection was refused for not knowing the secret (for metrics and tests). */
   onPeerRefused?(remote: string): void;
@@ -396,7 +397,10 @@ export class Transport {
     if (channel !== 'raft') return;
     const count = (this.connected.get(peer) ?? 0) + 1;
     this.connected.set(peer, count);
-    if (count === 1) this.options.log.info('peer connected', { peer });
+    if (count === 1) {
+      this.options.log.info('peer connected', { peer });
+      this.options.onReachable?.(peer);
+    }
   }
 
   peerLost(peer: NodeId, channel: Channel): void {
