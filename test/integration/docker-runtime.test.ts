@@ -78,6 +78,40 @@ describe('DockerRuntime against a real daemon', () => {
     }
   });
 
+  it('waits for another agent that holds the network lock, then uses the network it made', async () => {
+    const name = `${network}-locked`;
+    const lockName = `bosun-network-lock-${name}`;
+    const lock = await new Docker().createContainer({
+      name: lockName,
+      Image: 'bosun/pause:local',
+      Labels: { [TEST_RUN_LABEL]: runId },
+    });
+    // The waiter's own client, watched so the test knows when it is waiting on the lock.
+    const docker = new Docker();
+    let lockChecks = 0;
+    const getContainer = docker.getContainer.bind(docker);
+    docker.getContainer = (id: string) => {
+      if (id === lockName) lockChecks++;
+      return getContainer(id);
+    };
+    const waiter = new DockerRuntime({
+      nodeName: `waiter-${runId}`,
+      sandboxImage: 'bosun/pause:local',
+      extraLabels: { [TEST_RUN_LABEL]: runId },
+      docker,
+    });
+    const ensured = waiter.ensureNetwork(name);
+    await waitFor('the waiter to find the lock held twice', async () => lockChecks >= 2);
+    const networks = async () =>
+      (await new Docker().listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+    expect(await networks()).toEqual([]);
+    // The holder makes the network and lets go; the waiter must take that one, not make its own.
+    const made = await new Docker().createNetwork({ Name: name, Labels: { [TEST_RUN_LABEL]: runId } });
+    await lock.remove({ force: true });
+    expect((await ensured).id).toBe(made.id);
+    expect((await networks()).map((n) => n.Id)).toEqual([made.id]);
+  });
+
   it('puts the containers of a pod in one network namespace: they share localhost, hostname and the pod IP', async () => {
     const pod = newPod();
     const sandbox = await runtime.runSandbox({

@@ -118,39 +118,95 @@ export class DockerRuntime implements ContainerRuntime {
       gateway: n.IPAM?.Config?.[0]?.Gateway ?? '',
     });
     // Docker does not keep network names unique: two agents sharing a daemon that both create
-    // the network get two of that name. All agents then agree on the oldest (ties: lowest id),
-    // and the extra ones, still empty, are removed.
+    // the network get two of that name, and picking "the oldest" afterwards is not enough, since
+    // an agent that lists right after its own create cannot see a create still in flight. So the
+    // create (and the removal of duplicates an older bosun left) happens under a lock that Docker
+    // does make atomic: a container name.
     const named = async () => {
       const networks = (await call('list networks', () =>
         this.docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }),
       )) as Docker.NetworkInspectInfo[];
       return networks.filter((n) => n.Name === name).sort(compareCreated);
     };
-    let networks = await named();
-    if (networks.length === 0) {
-      await call(
-        'create network',
-        () =>
+    const inspect = async (id: string) =>
+      describe(
+        (await call('inspect network', () =>
+          this.docker.getNetwork(id).inspect(),
+        )) as Docker.NetworkInspectInfo,
+      );
+    const existing = await named();
+    if (existing.length === 1) return inspect(existing[0].Id);
+    return this.withLock(`bosun-network-lock-${name}`, async () => {
+      let networks = await named();
+      if (networks.length === 0) {
+        await call('create network', () =>
           this.docker.createNetwork({
             Name: name,
             Driver: 'bridge',
             Labels: { ...this.extraLabels, [LABEL.managed]: 'true' },
           }),
-        [409],
+        );
+        networks = await named();
+      }
+      const [chosen, ...extra] = networks;
+      if (!chosen) throw new Error(`network ${name} vanished right after it was created`);
+      for (const n of extra)
+        await this.docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+      return inspect(chosen.Id);
+    });
+  }
+
+  /**
+   * Runs `action` while holding a daemon-wide lock: a created (never started) container of the
+   * given name, which Docker refuses to create twice. A lock left by a process that died is taken
+   * over once it is older than `staleMs`. Without the sandbox image there is nothing to create,
+   * so the action runs unlocked (the image is needed for any pod anyway).
+   */
+  private async withLock<T>(lockName: string, action: () => Promise<T>, staleMs = 30_000): Promise<T> {
+    const deadline = Date.now() + 2 * staleMs;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+      const created = await call(
+        'create lock',
+        () =>
+          this.docker.createContainer({
+            name: lockName,
+            Image: this.sandboxImage,
+            Labels: { ...this.extraLabels, [LABEL.managed]: 'true' },
+            HostConfig: { NetworkMode: 'none' },
+          }),
+        [404, 409],
       );
-      networks = await named();
+      if (created) break;
+      const holder = (await call(
+        'inspect lock',
+        () => this.docker.getContainer(lockName).inspect(),
+        [404],
+      )) as Docker.ContainerInspectInfo | undefined;
+      if (!holder) {
+        // 404 on create and no holder: the image is missing, not the lock taken.
+        const image = await this.imageId(this.sandboxImage);
+        if (!image) return action();
+        continue;
+      }
+      if (Date.now() - new Date(holder.Created).getTime() > staleMs) {
+        await call(
+          'remove stale lock',
+          () => this.docker.getContainer(holder.Id).remove({ force: true }),
+          [404, 409],
+        );
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`lock ${lockName}: still held by another process`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    const [chosen, ...extra] = networks;
-    if (!chosen) throw new Error(`network ${name} vanished right after it was created`);
-    for (const n of extra)
-      await this.docker
-        .getNetwork(n.Id)
-        .remove()
-        .catch(() => undefined);
-    const inspected = (await call('inspect network', () =>
-      this.docker.getNetwork(chosen.Id).inspect(),
-    )) as Docker.NetworkInspectInfo;
-    return describe(inspected);
+    try {
+      return await action();
+    } finally {
+      await call('remove lock', () => this.docker.getContainer(lockName).remove({ force: true }), [404, 409]);
+    }
   }
 
   async imageId(image: string): Promise<string | undefined> {
