@@ -33,8 +33,16 @@ fi
 
 log_file=${BOSUN_DOCKERD_LOG:-/var/log/bosun-dockerd.log}
 log "starting dockerd (log: $log_file)"
-# setsid: the daemon must outlive this script and the shell that ran it.
-setsid dockerd >"$log_file" 2>&1 < /dev/null &
+# setsid: the daemon must outlive this script and the shell that ran it. It must not inherit
+# any other descriptor either: under `flock LOCK bash .ci/run` it kept the lock held for as long
+# as it ran, so every later run waiting on that lock hung.
+(
+  for fd in /proc/$BASHPID/fd/*; do
+    n=${fd##*/}
+    if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null || true; fi
+  done
+  exec setsid dockerd >"$log_file" 2>&1 < /dev/null
+) &
 
 for _ in $(seq 1 120); do
   if daemon_answers; then
