@@ -43,6 +43,11 @@ export interface AgentOptions {
   port?: number;
   /** Restart back-off (Kubernetes' 10 s doubling to 5 min unless given). */
   backoff?: RestartBackoff;
+  /**
+   * A hollow node (kubemark's idea, over the hollow runtime): it pulls and starts nothing, so it
+   * records no Pulling, Pulled, Created or Started events, which would claim work that never happened.
+   */
+  hollow?: boolean;
 }
 
 const LEASE_NAMESPACE = 'kube-node-lease';
@@ -175,6 +180,11 @@ export class Agent {
     this.server?.closeAllConnections();
   }
 
+  /** Resolves when every event recorded so far has been written (tests). */
+  flushEvents(): Promise<void> {
+    return this.recorder.flush();
+  }
+
   // ---- pods ----
 
   private sources() {
@@ -200,6 +210,7 @@ export class Agent {
           volumes: this.volumes,
           backoff: this.backoff,
           recorder: this.recorder,
+          hollow: this.options.hollow ?? false,
           client: this.options.client,
           sources: this.sources(),
           log: this.log,

@@ -26,6 +26,8 @@ export interface PodWorkerContext {
   volumes: VolumeManager;
   backoff: RestartBackoff;
   recorder: EventRecorder;
+  /** A hollow node: no Pulling, Pulled, Created or Started events for work it does not do. */
+  hollow: boolean;
   client: Client;
   sources: EnvSources & VolumeSources;
   log: Logger;
@@ -338,6 +340,7 @@ export class PodWorker {
     const present = (await this.ctx.runtime.imageId(image)) !== undefined;
     if (policy === 'Never' || (policy === 'IfNotPresent' && present)) {
       if (present) {
+        if (this.ctx.hollow) return true;
         this.ctx.recorder.event(
           pod,
           'Normal',
@@ -362,18 +365,20 @@ export class PodWorker {
       this.wakeIn(state.retryAt - Date.now());
       return false;
     }
-    this.ctx.recorder.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, field);
+    if (!this.ctx.hollow)
+      this.ctx.recorder.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, field);
     const started = Date.now();
     try {
       await this.ctx.runtime.pullImage(image);
       this.pulls.delete(image);
-      this.ctx.recorder.event(
-        pod,
-        'Normal',
-        'Pulled',
-        `Successfully pulled image "${image}" in ${Date.now() - started}ms`,
-        field,
-      );
+      if (!this.ctx.hollow)
+        this.ctx.recorder.event(
+          pod,
+          'Normal',
+          'Pulled',
+          `Successfully pulled image "${image}" in ${Date.now() - started}ms`,
+          field,
+        );
       return true;
     } catch (error) {
       if (!(error instanceof ImagePullError)) throw error;
@@ -451,10 +456,12 @@ export class PodWorker {
       this.ctx.recorder.event(pod, 'Warning', 'FailedMount', error.message, field);
       return;
     }
-    this.ctx.recorder.event(pod, 'Normal', 'Created', `Created container ${spec.name}`, field);
+    if (!this.ctx.hollow)
+      this.ctx.recorder.event(pod, 'Normal', 'Created', `Created container ${spec.name}`, field);
     try {
       await this.ctx.runtime.startContainer(id);
-      this.ctx.recorder.event(pod, 'Normal', 'Started', `Started container ${spec.name}`, field);
+      if (!this.ctx.hollow)
+        this.ctx.recorder.event(pod, 'Normal', 'Started', `Started container ${spec.name}`, field);
     } catch (error) {
       this.runFailed(pod, spec, error);
     }

@@ -74,6 +74,7 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
       token,
       labels: pairs(v.label, 'label'),
       backoff: new RestartBackoff(initial, Math.max(initial, 300_000)),
+      hollow: v.hollow ?? false,
     });
   let agents: Agent[];
   if (v.hollow) {
