@@ -56,6 +56,7 @@ function latest(containers: RuntimeContainer[]): RuntimeContainer | undefined {
 export class PodWorker {
   private pod: Pod | undefined;
   private running = false;
+  private readonly idle: Array<() => void> = [];
   private dirty = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Infinity;
@@ -66,6 +67,12 @@ export class PodWorker {
   /** Exits already counted for back-off. */
   private readonly counted = new Set<string>();
   private lastStatus = '';
+  /**
+   * The pod as our last status patch left it. Until the watch brings that version back, the
+   * informer's copy is older than what we wrote: status is computed from this instead, so
+   * conditions keep the transition times already written and a stale copy causes no rewrite.
+   */
+  private written: Pod | undefined;
   private finished = false;
   private waiting = new Map<string, Waiting>();
 
@@ -91,6 +98,11 @@ export class PodWorker {
     void this.run();
   }
 
+  /** Resolves once no sync is running or due (tests). */
+  async settled(): Promise<void> {
+    while (this.running) await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
   private async run(): Promise<void> {
     do {
       this.dirty = false;
@@ -102,6 +114,7 @@ export class PodWorker {
       }
     } while (this.dirty && !this.finished);
     this.running = false;
+    for (const resolve of this.idle.splice(0)) resolve();
   }
 
   private describe(): string {
@@ -589,6 +602,18 @@ export class PodWorker {
 
   // ---- status ----
 
+  /** The informer's pod, or the one our last status patch returned when that is newer. */
+  private newest(pod: Pod): Pod {
+    const written = this.written;
+    if (!written || written.metadata.uid !== pod.metadata.uid) return pod;
+    const version = (p: Pod) => Number(p.metadata.resourceVersion ?? 0);
+    if (version(written) <= version(pod)) {
+      this.written = undefined;
+      return pod;
+    }
+    return { ...pod, status: written.status };
+  }
+
   private async report(
     pod: Pod,
     containers: RuntimeContainer[],
@@ -626,10 +651,10 @@ export class PodWorker {
         if (message) v.current = { ...v.current, error: message.trim() };
       }
     }
-    const status: PodStatus = computePodStatus(pod, facts);
+    const status: PodStatus = computePodStatus(this.newest(pod), facts);
     const serialized = JSON.stringify(status);
     if (serialized === this.lastStatus) return;
-    await this.ctx.client
+    this.written = await this.ctx.client
       .resource('Pod')
       .patch(pod.metadata.namespace, pod.metadata.name!, { status }, 'merge', { subresource: 'status' });
     this.lastStatus = serialized;
