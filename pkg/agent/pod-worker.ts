@@ -353,14 +353,7 @@ export class PodWorker {
     const present = (await this.ctx.runtime.imageId(image)) !== undefined;
     if (policy === 'Never' || (policy === 'IfNotPresent' && present)) {
       if (present) {
-        if (this.ctx.hollow) return true;
-        this.ctx.recorder.event(
-          pod,
-          'Normal',
-          'Pulled',
-          `Container image "${image}" already present on machine`,
-          field,
-        );
+        this.workEvent(pod, 'Pulled', `Container image "${image}" already present on machine`, field);
         return true;
       }
       const message = `Container image "${image}" is not present with pull policy of Never`;
@@ -378,20 +371,17 @@ export class PodWorker {
       this.wakeIn(state.retryAt - Date.now());
       return false;
     }
-    if (!this.ctx.hollow)
-      this.ctx.recorder.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, field);
+    this.workEvent(pod, 'Pulling', `Pulling image "${image}"`, field);
     const started = Date.now();
     try {
       await this.ctx.runtime.pullImage(image);
       this.pulls.delete(image);
-      if (!this.ctx.hollow)
-        this.ctx.recorder.event(
-          pod,
-          'Normal',
-          'Pulled',
-          `Successfully pulled image "${image}" in ${Date.now() - started}ms`,
-          field,
-        );
+      this.workEvent(
+        pod,
+        'Pulled',
+        `Successfully pulled image "${image}" in ${Date.now() - started}ms`,
+        field,
+      );
       return true;
     } catch (error) {
       if (!(error instanceof ImagePullError)) throw error;
@@ -469,12 +459,10 @@ export class PodWorker {
       this.ctx.recorder.event(pod, 'Warning', 'FailedMount', error.message, field);
       return;
     }
-    if (!this.ctx.hollow)
-      this.ctx.recorder.event(pod, 'Normal', 'Created', `Created container ${spec.name}`, field);
+    this.workEvent(pod, 'Created', `Created container ${spec.name}`, field);
     try {
       await this.ctx.runtime.startContainer(id);
-      if (!this.ctx.hollow)
-        this.ctx.recorder.event(pod, 'Normal', 'Started', `Started container ${spec.name}`, field);
+      this.workEvent(pod, 'Started', `Started container ${spec.name}`, field);
     } catch (error) {
       this.runFailed(pod, spec, error);
     }
@@ -598,6 +586,11 @@ export class PodWorker {
     }
     this.stop();
     this.onFinished(this.uid);
+  }
+
+  /** A Normal event that reports pulling or starting; a hollow node does neither, so records none. */
+  private workEvent(pod: Pod, reason: string, message: string, field: string): void {
+    if (!this.ctx.hollow) this.ctx.recorder.event(pod, 'Normal', reason, message, field);
   }
 
   // ---- status ----
