@@ -3,7 +3,7 @@ import { promises as dnsPromises } from 'dns';
 import net from 'net';
 import * as packet from 'dns-packet';
 import { Endpoints, Service } from '../api';
-import { ClusterDns, hostResolvers, ServiceDirectory } from './dns';
+import { bindUdpAndTcp, ClusterDns, hostResolvers, ServiceDirectory } from './dns';
 
 const services: Service[] = [
   {
@@ -58,11 +58,7 @@ async function fakeUpstream(): Promise<{ port: number; queries: string[]; close(
       answers: [{ type: 'A', name: query.questions![0].name, ttl: 60, data: '192.0.2.99' }],
     });
   };
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  udp.on('message', (m, remote) => udp.send(reply(m), remote.port, remote.address));
-  const port = udp.address().port;
-  const tcp = net.createServer((socket) =>
+  const { udp, tcp } = await bindUdpAndTcp(0, '127.0.0.1', (socket) =>
     socket.on('data', (chunk: Buffer) => {
       const answer = reply(chunk.subarray(2, 2 + chunk.readUInt16BE(0)));
       const prefix = Buffer.alloc(2);
@@ -70,7 +66,8 @@ async function fakeUpstream(): Promise<{ port: number; queries: string[]; close(
       socket.end(Buffer.concat([prefix, answer]));
     }),
   );
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
+  udp.on('message', (m, remote) => udp.send(reply(m), remote.port, remote.address));
+  const port = udp.address().port;
   return {
     port,
     queries,
@@ -244,5 +241,33 @@ describe('cluster DNS', () => {
   it('reads nameservers from a resolv.conf', async () => {
     expect(await hostResolvers('/nonexistent')).toEqual([]);
     expect(Array.isArray(await hostResolvers())).toBe(true);
+  });
+});
+
+describe('binding UDP and TCP to one port', () => {
+  it('fails on a fixed port another server holds on TCP, and lets the UDP port go again', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as net.AddressInfo).port;
+    try {
+      await expect(bindUdpAndTcp(taken, '127.0.0.1', () => undefined)).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
+      const probe = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.bind(taken, '127.0.0.1', resolve);
+      });
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it('with port 0, gives one port that both protocols hold', async () => {
+    const { udp, tcp } = await bindUdpAndTcp(0, '127.0.0.1', () => undefined);
+    expect((tcp.address() as net.AddressInfo).port).toBe(udp.address().port);
+    udp.close();
+    await new Promise((resolve) => tcp.close(resolve));
   });
 });

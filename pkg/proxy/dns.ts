@@ -190,14 +190,7 @@ export class ClusterDns {
 
   /** Listens on UDP and TCP at `host:port`; returns the port (useful with 0). */
   async listen(port: number, host: string): Promise<number> {
-    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(port, host, () => {
-        udp.off('error', reject);
-        resolve();
-      });
-    });
+    const { udp, tcp } = await bindUdpAndTcp(port, host, (socket) => this.serveTcp(socket));
     udp.on('error', (error) => log.warn('dns socket error', { error: error.message }));
     udp.on('message', (message, remote) => {
       this.answer(message, 'udp').then(
@@ -208,16 +201,8 @@ export class ClusterDns {
       );
     });
     this.udp.push(udp);
-    const bound = udp.address().port;
-    const tcp = net.createServer((socket) => this.serveTcp(socket));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(bound, host, () => {
-        tcp.off('error', reject);
-        resolve();
-      });
-    });
     this.tcp.push(tcp);
+    const bound = udp.address().port;
     log.info('cluster dns listening', { host, port: bound, domain: this.domain });
     return bound;
   }
@@ -384,5 +369,43 @@ export class ClusterDns {
       });
       socket.on('end', () => finish(new Error('upstream closed the connection')));
     });
+  }
+}
+
+const ANY_PORT_ATTEMPTS = 20;
+
+/**
+ * Binds a UDP socket and a TCP server to one port. With port 0 the OS picks a free UDP port,
+ * which some other process may hold on TCP; then both are let go and another port is tried.
+ */
+export async function bindUdpAndTcp(
+  port: number,
+  host: string,
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+  for (let attempt = 1; ; attempt++) {
+    const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const tcp = net.createServer(onConnection);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(udp.address().port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp };
+    } catch (error) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (port !== 0 || !taken || attempt >= ANY_PORT_ATTEMPTS) throw error;
+    }
   }
 }
