@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import net from 'net';
 import { TcpBalancer, Endpoint } from './balancer';
 
@@ -39,6 +40,32 @@ async function deadEndpoint(): Promise<Endpoint> {
   const b = await backend('dead');
   await b.close();
   return b.endpoint;
+}
+
+/**
+ * An endpoint whose connects hang: a listener (python, as Node always accepts) with a backlog
+ * of 0 that never accepts, its queue filled by one connection, so the kernel drops new SYNs.
+ */
+async function hungEndpoint(): Promise<{ endpoint: Endpoint; close(): Promise<void> }> {
+  const child = spawn('python3', [
+    '-c',
+    "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+  ]);
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d))),
+  );
+  const filler = net.connect(port, '127.0.0.1');
+  filler.on('error', () => undefined);
+  await new Promise((resolve) => filler.on('connect', resolve));
+  return {
+    endpoint: { host: '127.0.0.1', port },
+    close: async () => {
+      filler.destroy();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    },
+  };
 }
 
 /** Connects, optionally sends and half-closes, and returns everything received. */
@@ -204,6 +231,47 @@ describe('TcpBalancer', () => {
       expect(data.readUInt16BE(24)).toBe(clientPort);
       expect(data.subarray(28).toString()).toBe('payload');
     }
+  });
+
+  it('closes a connection idle for the idle timeout; traffic postpones it (one sweep, no timer per socket)', async () => {
+    const raw = await backend('raw', 'raw');
+    cleanups.push(raw.close);
+    let now = 1_000_000;
+    // The sweep runs only when the test calls it, on the test's clock.
+    const { port, lb } = await balancer([raw.endpoint], {
+      idleTimeoutMs: 1000,
+      sweepIntervalMs: 3_600_000,
+      now: () => now,
+    });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await waitFor(() => lb.stats.active === 1);
+    now += 600;
+    socket.write('ping');
+    await waitFor(() => [...raw.sockets].some((s) => s.bytesRead > 0));
+    lb.sweep(); // sees the traffic: idle from now on
+    now += 600;
+    lb.sweep(); // 600 ms idle: stays open
+    expect(socket.destroyed).toBe(false);
+    expect(lb.stats.active).toBe(1);
+    now += 400;
+    lb.sweep(); // 1000 ms idle: closed
+    await closed;
+    await waitFor(() => lb.stats.active === 0 && raw.sockets.size === 0);
+  });
+
+  it('gives up a connect that hangs after the connect timeout and moves on to the next endpoint', async () => {
+    const hung = await hungEndpoint();
+    cleanups.push(hung.close);
+    const [live] = await backends('live');
+    const { port, lb } = await balancer([hung.endpoint, live.endpoint], {
+      connectTimeoutMs: 100,
+      sweepIntervalMs: 10,
+    });
+    expect(await exchange(port)).toBe('live');
+    expect(lb.stats.connectErrors).toBe(1);
+    expect(lb.stats.failed).toBe(0);
   });
 
   it('leaks no connection state after many connections', async () => {

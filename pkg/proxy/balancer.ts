@@ -13,8 +13,12 @@
  *   pays a connect timeout.
  * - Endpoints removed while connections to them are open are drained: those connections
  *   may finish, up to `drainTimeoutMs`, then they are closed.
- * - Half-close is passed through (allowHalfOpen), back-pressure comes from stream piping,
- *   and idle connections are closed after `idleTimeoutMs`.
+ * - Half-close is passed through (allowHalfOpen); back-pressure pauses a side while the other
+ *   cannot take more; idle connections are closed after `idleTimeoutMs`.
+ * - Connect and idle timeouts are kept by one periodic sweep per balancer, not a Node timer
+ *   per socket: a timer per socket is re-armed on every read and write, which costs more than
+ *   the relay itself when connections are short. A timeout therefore fires up to one sweep
+ *   period (`sweepIntervalMs`, 1 s or less) late.
  * - Optionally sends a PROXY protocol header (v1 or v2) so endpoints see the real client.
  */
 import net from 'net';
@@ -41,8 +45,10 @@ export interface BalancerOptions {
   maxAttempts?: number;
   /** How long an endpoint whose connect failed is tried after the others (default 5 s). */
   failureCooldownMs?: number;
-  /** The clock for affinity and cool-downs (milliseconds; tests move it). */
+  /** The clock for affinity, cool-downs and timeouts (milliseconds; tests move it). */
   now?: () => number;
+  /** How often connect and idle timeouts are checked (default: 1 s, or half the shortest timeout). */
+  sweepIntervalMs?: number;
   /** Terminate TLS here (the API front): clients speak TLS, endpoints plain TCP. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -61,6 +67,24 @@ interface Connection {
   client: net.Socket;
   upstream: net.Socket;
   endpoint: string;
+  /** Set by the relay on every chunk; the sweep turns it into `lastActive`. */
+  busy: boolean;
+  /** When the sweep last saw the connection busy (or when it opened). */
+  lastActive: number;
+  /** The idle timeout it was opened with (0: none). */
+  idleMs: number;
+}
+
+interface PendingConnect {
+  upstream: net.Socket;
+  deadline: number;
+}
+
+/** The endpoints a connection tries: `count` of them from `list`, starting at `start`, wrapping. */
+interface Attempts {
+  list: Endpoint[];
+  start: number;
+  count: number;
 }
 
 const endpointKey = (e: Endpoint) => `${e.host}:${e.port}`;
@@ -74,6 +98,8 @@ export class TcpBalancer {
   /** Endpoints whose last connect failed, with when they stop being tried last. */
   private readonly failing = new Map<string, number>();
   private readonly drainTimers = new Set<NodeJS.Timeout>();
+  private readonly connecting = new Set<PendingConnect>();
+  private sweeper: NodeJS.Timeout | undefined;
   /** Listening sockets by `host:port`: one balancer may serve several addresses (a ClusterIP and NodePorts). */
   private readonly servers = new Map<string, net.Server>();
   readonly stats: BalancerStats = {
@@ -98,7 +124,18 @@ export class TcpBalancer {
    */
   reconfigure(options: Omit<BalancerOptions, 'name' | 'tls'>): void {
     if ((options.affinityTimeoutMs ?? 0) === 0) this.affinity.clear();
-    this.options = { name: this.options.name, tls: this.options.tls, now: this.options.now, ...options };
+    this.options = {
+      name: this.options.name,
+      tls: this.options.tls,
+      now: this.options.now,
+      sweepIntervalMs: this.options.sweepIntervalMs,
+      ...options,
+    };
+    if (this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      this.startSweeper();
+    }
   }
 
   /** Bytes moved so far, open connections included (`stats` counts a connection's bytes when it ends). */
@@ -137,11 +174,13 @@ export class TcpBalancer {
   listen(port: number, host = '127.0.0.1'): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
       const server = this.options.tls
-        ? tls.createServer({ ...this.options.tls, allowHalfOpen: true }, (client) => {
+        ? tls.createServer({ ...this.options.tls, allowHalfOpen: true, noDelay: true }, (client) => {
             client.pause();
             this.accept(client);
           })
-        : net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => this.accept(client));
+        : net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) =>
+            this.accept(client),
+          );
       // A client that fails the TLS handshake is its own problem, not the proxy's.
       server.on('tlsClientError', () => undefined);
       server.once('error', reject);
@@ -160,7 +199,10 @@ export class TcpBalancer {
   async close(): Promise<void> {
     for (const timer of this.drainTimers) clearTimeout(timer);
     this.drainTimers.clear();
+    for (const pending of this.connecting) pending.upstream.destroy();
     for (const connection of this.connections) this.closeConnection(connection);
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     const servers = [...this.servers.values()];
     this.servers.clear();
     await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
@@ -189,27 +231,67 @@ export class TcpBalancer {
     return this.options.now?.() ?? Date.now();
   }
 
+  /**
+   * Closes connections idle for their whole idle timeout and fails connects past their
+   * deadline. A connection's `busy` flag, set by the relay, is read here so that a chunk
+   * costs an assignment rather than a clock read or a timer re-arm.
+   */
+  sweep(): void {
+    const now = this.now();
+    for (const pending of this.connecting) {
+      if (pending.deadline <= now) pending.upstream.destroy(new Error('connect timeout'));
+    }
+    for (const connection of this.connections) {
+      if (connection.busy) {
+        connection.busy = false;
+        connection.lastActive = now;
+      } else if (connection.idleMs > 0 && now - connection.lastActive >= connection.idleMs) {
+        this.closeConnection(connection);
+      }
+    }
+    if (this.connecting.size === 0 && this.connections.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  /** Starts the sweep if it is not running; it stops itself when nothing is open. */
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const shortest = Math.min(this.options.connectTimeoutMs ?? 3000, this.options.idleTimeoutMs || Infinity);
+    const period = this.options.sweepIntervalMs ?? Math.max(10, Math.min(1000, Math.floor(shortest / 2)));
+    this.sweeper = setInterval(() => this.sweep(), period);
+    this.sweeper.unref();
+  }
+
   /** The endpoints in the order a new connection from `clientIp` should try them. */
-  private candidates(clientIp: string): Endpoint[] {
-    const order = this.preferred(clientIp);
-    if (this.failing.size === 0) return order;
+  private candidates(clientIp: string): Attempts {
+    const preferred = this.preferred(clientIp);
+    if (this.failing.size === 0) return preferred;
     // Endpoints that failed lately go last, in the same order among themselves: still tried
     // when nothing else answers, so a cool-down never makes a Service unreachable.
     const now = this.now();
-    const isFailing = (e: Endpoint) => {
+    const good: Endpoint[] = [];
+    const late: Endpoint[] = [];
+    for (let i = 0; i < preferred.count; i++) {
+      const e = preferred.list[(preferred.start + i) % preferred.list.length];
       const key = endpointKey(e);
       const until = this.failing.get(key);
       if (until !== undefined && until <= now) this.failing.delete(key);
-      return until !== undefined && until > now;
-    };
-    const late = order.filter(isFailing);
-    return late.length === 0 ? order : [...order.filter((e) => !late.includes(e)), ...late];
+      (until !== undefined && until > now ? late : good).push(e);
+    }
+    if (late.length === 0) return preferred;
+    const list = [...good, ...late];
+    return { list, start: 0, count: list.length };
   }
 
-  /** The endpoints in balancing order (affinity, then the policy), health not considered. */
-  private preferred(clientIp: string): Endpoint[] {
+  /**
+   * The endpoints in balancing order (affinity, then the policy), health not considered.
+   * The common case allocates nothing: a start index into the current endpoint list.
+   */
+  private preferred(clientIp: string): Attempts {
     const endpoints = this.endpoints;
-    if (endpoints.length === 0) return [];
+    if (endpoints.length === 0) return { list: endpoints, start: 0, count: 0 };
     const ttl = this.options.affinityTimeoutMs ?? 0;
     if (ttl > 0) {
       const sticky = this.affinity.get(clientIp);
@@ -217,7 +299,10 @@ export class TcpBalancer {
         sticky && sticky.expires > this.now()
           ? endpoints.find((e) => endpointKey(e) === sticky.endpoint)
           : undefined;
-      if (found) return [found, ...endpoints.filter((e) => e !== found)];
+      if (found) {
+        const list = [found, ...endpoints.filter((e) => e !== found)];
+        return { list, start: 0, count: list.length };
+      }
     }
     let first: number;
     if (this.options.policy === 'least-connections') {
@@ -237,38 +322,45 @@ export class TcpBalancer {
       first = this.next % endpoints.length;
       this.next = (first + 1) % endpoints.length;
     }
-    return [...endpoints.slice(first), ...endpoints.slice(0, first)];
+    return { list: endpoints, start: first, count: endpoints.length };
   }
 
   private accept(client: net.Socket): void {
     this.stats.opened++;
     const clientIp = client.remoteAddress ?? '';
-    const candidates = this.candidates(clientIp);
-    const attempts = candidates.slice(0, this.options.maxAttempts ?? candidates.length);
-    client.on('error', () => undefined); // a reset client is normal; its upstream is closed below
-    if (attempts.length === 0) {
+    const attempts = this.candidates(clientIp);
+    if (this.options.maxAttempts !== undefined)
+      attempts.count = Math.min(attempts.count, this.options.maxAttempts);
+    client.on('error', noop); // a reset client is normal; its upstream is closed below
+    if (attempts.count === 0) {
       this.stats.failed++;
       client.destroy();
       return;
     }
+    this.startSweeper();
     this.tryConnect(client, clientIp, attempts, 0);
   }
 
-  private tryConnect(client: net.Socket, clientIp: string, attempts: Endpoint[], index: number): void {
-    const endpoint = attempts[index];
-    const upstream = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true });
-    upstream.setNoDelay(true);
-    const connectTimer = setTimeout(
-      () => upstream.destroy(new Error('connect timeout')),
-      this.options.connectTimeoutMs ?? 3000,
-    );
+  private tryConnect(client: net.Socket, clientIp: string, attempts: Attempts, index: number): void {
+    const endpoint = attempts.list[(attempts.start + index) % attempts.list.length];
+    const upstream = net.connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
+    const pending: PendingConnect = {
+      upstream,
+      deadline: this.now() + (this.options.connectTimeoutMs ?? 3000),
+    };
+    this.connecting.add(pending);
     const onConnectError = (error: Error) => {
-      clearTimeout(connectTimer);
+      this.connecting.delete(pending);
       upstream.destroy();
       this.stats.connectErrors++;
       this.failing.set(endpointKey(endpoint), this.now() + (this.options.failureCooldownMs ?? 5000));
       if (client.destroyed) return;
-      if (index + 1 < attempts.length) {
+      if (index + 1 < attempts.count) {
         this.log.debug('endpoint refused; trying the next', {
           endpoint: endpointKey(endpoint),
           error: error.message,
@@ -282,9 +374,9 @@ export class TcpBalancer {
     };
     upstream.once('error', onConnectError);
     upstream.once('connect', () => {
-      clearTimeout(connectTimer);
+      this.connecting.delete(pending);
       upstream.off('error', onConnectError);
-      this.failing.delete(endpointKey(endpoint));
+      if (this.failing.size > 0) this.failing.delete(endpointKey(endpoint));
       if (client.destroyed) {
         upstream.destroy();
         return;
@@ -294,7 +386,14 @@ export class TcpBalancer {
   }
 
   private splice(client: net.Socket, upstream: net.Socket, endpoint: string, clientIp: string): void {
-    const connection: Connection = { client, upstream, endpoint };
+    const connection: Connection = {
+      client,
+      upstream,
+      endpoint,
+      busy: false,
+      lastActive: this.now(),
+      idleMs: this.options.idleTimeoutMs ?? 0,
+    };
     this.connections.add(connection);
     this.active.set(endpoint, (this.active.get(endpoint) ?? 0) + 1);
     this.stats.active++;
@@ -306,13 +405,7 @@ export class TcpBalancer {
       }
       this.affinity.set(clientIp, { endpoint, expires: now + this.options.affinityTimeoutMs! });
     }
-    client.setNoDelay(true);
     if (this.options.proxyProtocol) upstream.write(proxyHeader(this.options.proxyProtocol, client));
-    const idle = this.options.idleTimeoutMs ?? 0;
-    if (idle > 0) {
-      client.setTimeout(idle, () => this.closeConnection(connection));
-      upstream.setTimeout(idle, () => this.closeConnection(connection));
-    }
     let finished = false;
     const finish = () => {
       if (finished) return;
@@ -325,22 +418,40 @@ export class TcpBalancer {
       client.destroy();
       upstream.destroy();
     };
-    // Piping passes each side's end on to the other (half-close). A side that has closed
+    // Each side's end is passed on to the other (half-close). A side that has closed
     // entirely can take no more data, so the other side is ended too; the connection is done
     // when both have closed, or at once on an error.
     client.on('error', finish);
     upstream.on('error', finish);
     let closedSides = 0;
-    const onClose = (other: net.Socket) => () => {
-      if (!other.writableEnded) other.end();
+    client.once('close', () => {
+      if (!upstream.writableEnded) upstream.end();
       if (++closedSides === 2) finish();
-    };
-    client.once('close', onClose(upstream));
-    upstream.once('close', onClose(client));
-    client.pipe(upstream);
-    upstream.pipe(client);
+    });
+    upstream.once('close', () => {
+      if (!client.writableEnded) client.end();
+      if (++closedSides === 2) finish();
+    });
+    relay(client, upstream, connection);
+    relay(upstream, client, connection);
     client.resume();
   }
+}
+
+const noop = () => undefined;
+
+/**
+ * Moves what `from` reads to `to`: what `pipe()` does, with three listeners and no
+ * bookkeeping for several destinations. `from` pauses while `to` cannot take more and resumes
+ * when it drains; `from`'s end ends `to` (half-close). Errors and closes are the caller's.
+ */
+function relay(from: net.Socket, to: net.Socket, connection: Connection): void {
+  from.on('data', (chunk: Buffer) => {
+    connection.busy = true;
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
 }
 
 const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
