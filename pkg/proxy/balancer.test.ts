@@ -274,6 +274,22 @@ describe('TcpBalancer', () => {
     expect(lb.stats.failed).toBe(0);
   });
 
+  it('closes while a connect hangs: the waiting client is closed and close() returns', async () => {
+    const hung = await hungEndpoint();
+    cleanups.push(hung.close);
+    const lb = new TcpBalancer({ name: 'test', connectTimeoutMs: 60_000 });
+    lb.setEndpoints([hung.endpoint]);
+    const { port } = await lb.listen(0);
+    const client = net.connect(port, '127.0.0.1');
+    const clientClosed = new Promise((resolve) => client.once('close', resolve));
+    client.on('error', () => undefined);
+    await new Promise((resolve) => client.once('connect', resolve));
+    await waitFor(() => lb.stats.opened === 1);
+    await lb.close();
+    await clientClosed;
+    expect(lb.stats.active).toBe(0);
+  });
+
   it('leaks no connection state after many connections', async () => {
     const [a, b] = await backends('a', 'b');
     const { port, lb } = await balancer([a.endpoint, b.endpoint]);

@@ -76,6 +76,7 @@ interface Connection {
 }
 
 interface PendingConnect {
+  client: net.Socket;
   upstream: net.Socket;
   deadline: number;
 }
@@ -199,7 +200,13 @@ export class TcpBalancer {
   async close(): Promise<void> {
     for (const timer of this.drainTimers) clearTimeout(timer);
     this.drainTimers.clear();
-    for (const pending of this.connecting) pending.upstream.destroy();
+    // A destroy without an error emits no 'error', so the connect handler never runs: the
+    // client is closed here, or server.close() would wait for it forever.
+    for (const pending of this.connecting) {
+      pending.upstream.destroy();
+      pending.client.destroy();
+    }
+    this.connecting.clear();
     for (const connection of this.connections) this.closeConnection(connection);
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
@@ -350,6 +357,7 @@ export class TcpBalancer {
       noDelay: true,
     });
     const pending: PendingConnect = {
+      client,
       upstream,
       deadline: this.now() + (this.options.connectTimeoutMs ?? 3000),
     };
