@@ -96,3 +96,36 @@ describe('a hollow agent', () => {
     expect(await eventReasons('q')).toEqual([]);
   });
 });
+
+describe("an agent's Lease", () => {
+  it('lasts four renewals: 10 s at the default 2.5 s renewal', async () => {
+    const lease = await client.resource('Lease').get('kube-node-lease', 'hollow-0');
+    expect(lease.spec).toMatchObject({ holderIdentity: 'hollow-0', leaseDurationSeconds: 10 });
+  });
+
+  it('is renewed at the interval it is given', async () => {
+    const fast = new Agent({
+      name: 'hollow-fast',
+      client,
+      runtime: new HollowRuntime('hollow-fast'),
+      hollow: true,
+      address: '127.0.0.1',
+      dataDir: mkdtempSync(join(tmpdir(), 'bosun-agent-test-')),
+      network: 'bosun',
+      token: 'agent-token',
+      leaseRenewMs: 100,
+    });
+    await fast.start();
+    try {
+      const leases = client.resource('Lease');
+      const first = (await leases.get('kube-node-lease', 'hollow-fast')).spec?.renewTime;
+      await waitFor('a second renewal', async () => {
+        const lease = await leases.get('kube-node-lease', 'hollow-fast');
+        return lease.spec?.renewTime !== first;
+      });
+      expect((await leases.get('kube-node-lease', 'hollow-fast')).spec?.leaseDurationSeconds).toBe(1);
+    } finally {
+      await fast.stop();
+    }
+  });
+});

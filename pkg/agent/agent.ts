@@ -1,7 +1,8 @@
 /**
- * The agent: bosun's kubelet. It registers its Node, renews its Lease every second, and
- * keeps the containers of its Docker daemon matching the pods bound to it, one PodWorker per
- * pod. It owns nothing but Docker: everything it needs to know after a restart is in the
+ * The agent: bosun's kubelet. It registers its Node, renews its Lease (every 2.5 s unless told:
+ * a quarter of the masters' default 10 s node grace period, as the kubelet renews at a quarter
+ * of its lease duration), and keeps the containers of its Docker daemon matching the pods
+ * bound to it, one PodWorker per pod. It owns nothing but Docker: everything it needs to know after a restart is in the
  * API and in its containers' labels, so a restarted agent adopts what runs.
  */
 import http from 'http';
@@ -38,6 +39,7 @@ export interface AgentOptions {
   /** The token the apiserver presents when it proxies logs, exec and port-forward to this agent. */
   token: string;
   labels?: Record<string, string>;
+  /** How often the Lease is renewed; a quarter of the masters' node grace period is what holds. */
   leaseRenewMs?: number;
   /** Port of the agent's log endpoint (0: any free one). */
   port?: number;
@@ -51,7 +53,8 @@ export interface AgentOptions {
 }
 
 const LEASE_NAMESPACE = 'kube-node-lease';
-const LEASE_DURATION_SECONDS = 40;
+/** A quarter of the masters' default node grace period (10 s). */
+export const DEFAULT_LEASE_RENEW_MS = 2500;
 
 function microTime(date = new Date()): string {
   return date.toISOString().replace('Z', '000Z');
@@ -81,10 +84,12 @@ export class Agent {
   private lastNodeReport = 0;
   private port = 0;
   private readonly running: Promise<void>[] = [];
+  private readonly leaseRenewMs: number;
 
   constructor(private readonly options: AgentOptions) {
     this.log = logger('agent', { node: options.name });
     this.backoff = options.backoff ?? new RestartBackoff();
+    this.leaseRenewMs = options.leaseRenewMs ?? DEFAULT_LEASE_RENEW_MS;
     const client = options.client;
     this.pods = new Informer(client.resource('Pod'), { fieldSelector: `spec.nodeName=${options.name}` });
     this.configMaps = new Informer(client.resource('ConfigMap'));
@@ -139,7 +144,7 @@ export class Agent {
     await this.pods.waitForSync(signal);
     await this.adoptAndClean();
     this.running.push(this.watchRuntimeEvents(signal));
-    this.every(this.options.leaseRenewMs ?? 1000, () => this.renewLease());
+    this.every(this.leaseRenewMs, () => this.renewLease());
     this.every(5000, () => this.checkRuntime().then(() => this.reportNodeStatus()));
     // Level-triggered safety net: every pod is looked at again now and then.
     this.every(10_000, () => {
@@ -399,7 +404,8 @@ export class Agent {
     const leases = this.options.client.resource('Lease');
     const spec = {
       holderIdentity: this.options.name,
-      leaseDurationSeconds: LEASE_DURATION_SECONDS,
+      // The kubelet's proportion: a lease lasts four renewals.
+      leaseDurationSeconds: Math.ceil((4 * this.leaseRenewMs) / 1000),
       renewTime: microTime(),
     };
     try {

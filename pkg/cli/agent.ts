@@ -2,7 +2,7 @@
 import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { parseQuantity } from '../api';
-import { Agent } from '../agent/agent';
+import { Agent, DEFAULT_LEASE_RENEW_MS } from '../agent/agent';
 import { RestartBackoff } from '../agent/backoff';
 import { HollowRuntime } from '../agent/runtime/hollow';
 import { ContainerRuntime } from '../agent/runtime/types';
@@ -11,7 +11,7 @@ import { CommandIO, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 
 const USAGE =
-  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--cluster-domain cluster.local] [--backoff-initial 10s] [--hollow [--hollow-nodes N]]';
+  'bosun agent --name NODE --server URL[,URL...] --token T [--address 127.0.0.1] [--cpus N] [--memory 4Gi] [--max-pods 110] [--data DIR] [--network bosun] [--allow-host-path] [--label k=v ...] [--dns IP] [--cluster-domain cluster.local] [--backoff-initial 10s] [--lease-renew-interval 2.5s] [--hollow [--hollow-nodes N]]';
 
 async function runAgent(args: string[], io: CommandIO): Promise<number> {
   let parsed;
@@ -33,6 +33,7 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
         dns: { type: 'string' },
         'cluster-domain': { type: 'string' },
         'backoff-initial': { type: 'string' },
+        'lease-renew-interval': { type: 'string' },
         'docker-label': { type: 'string', multiple: true },
         hollow: { type: 'boolean' },
         'hollow-nodes': { type: 'string' },
@@ -58,6 +59,12 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
   const domain = v['cluster-domain'] ?? 'cluster.local';
   const client = new Client({ servers: v.server.split(','), token, userAgent: `bosun-agent/${v.name}` });
   const initial = parseDuration(v['backoff-initial'], 10_000, '--backoff-initial');
+  const leaseRenewMs = parseDuration(
+    v['lease-renew-interval'],
+    DEFAULT_LEASE_RENEW_MS,
+    '--lease-renew-interval',
+  );
+  if (leaseRenewMs <= 0) throw new UsageError('--lease-renew-interval: a positive duration');
   const makeAgent = (name: string, runtime: ContainerRuntime) =>
     new Agent({
       name,
@@ -75,6 +82,7 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
       labels: pairs(v.label, 'label'),
       backoff: new RestartBackoff(initial, Math.max(initial, 300_000)),
       hollow: v.hollow ?? false,
+      leaseRenewMs,
     });
   let agents: Agent[];
   if (v.hollow) {

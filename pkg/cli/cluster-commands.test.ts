@@ -4,6 +4,7 @@ import { join } from 'path';
 import { PassThrough, Readable } from 'stream';
 import { startLocalApiServer, LocalApiServer } from '../apiserver/local';
 import './commands';
+import { leaseRenewArgs } from './cluster';
 import { main } from './main';
 
 const REPO = join(__dirname, '..', '..');
@@ -134,5 +135,25 @@ describe('cluster commands against an apiserver', () => {
       stderr: 'Error from server (NotFound): services "hello" not found\n',
     });
     expect((await bosun('delete', 'svc', 'hello', '--ignore-not-found')).code).toBe(0);
+  });
+});
+
+describe("the agents' lease renewal under bosun up", () => {
+  const config = (masterFlags?: string[]) => ({ masterFlags }) as Parameters<typeof leaseRenewArgs>[0];
+
+  it('is a quarter of the node grace period given to up', () => {
+    expect(leaseRenewArgs(config(['--node-grace-period', '4s']))).toEqual([
+      '--lease-renew-interval',
+      '1000ms',
+    ]);
+    expect(leaseRenewArgs(config(['--pod-eviction-timeout', '30s', '--node-grace-period', '1m']))).toEqual([
+      '--lease-renew-interval',
+      '15000ms',
+    ]);
+  });
+
+  it("is the agent's own default when up was given no grace period", () => {
+    expect(leaseRenewArgs(config())).toEqual([]);
+    expect(leaseRenewArgs(config(['--pod-eviction-timeout', '30s']))).toEqual([]);
   });
 });

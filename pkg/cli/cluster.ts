@@ -137,10 +137,23 @@ function masterArgs(config: ClusterConfig, m: MasterRecord): string[] {
   ];
 }
 
+/**
+ * An agent renews its Lease at a quarter of the masters' node grace period (the kubelet's
+ * proportion of renewal to lease), so a grace period given to `bosun up` holds for its agents.
+ */
+export function leaseRenewArgs(config: ClusterConfig): string[] {
+  const flags = config.masterFlags ?? [];
+  const at = flags.indexOf('--node-grace-period');
+  if (at < 0) return [];
+  const graceMs = parseDuration(flags[at + 1], 0, '--node-grace-period');
+  return graceMs > 0 ? ['--lease-renew-interval', `${Math.max(1, Math.floor(graceMs / 4))}ms`] : [];
+}
+
 function agentArgs(config: ClusterConfig, a: AgentRecord, dns: string | undefined): string[] {
   return [
     'agent',
     ...(dns ? ['--dns', dns] : []),
+    ...leaseRenewArgs(config),
     '--name',
     a.name,
     '--server',
