@@ -39,6 +39,14 @@ import { ListQuery, ObjectStore, PatchKind, patchNamesResourceVersion, WatchEven
 import { FieldValidation } from './admission';
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf';
 import { toTable } from './tables';
+import {
+  InProcessAnswer,
+  InProcessRequest,
+  InProcessResponse,
+  inProcessRequest,
+  isInProcess,
+  NotServedInProcess,
+} from './in-process';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -357,15 +365,50 @@ export class ApiServer {
 
   private measure(req: Request, res: Response, next: NextFunction): void {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const { verb = req.method.toLowerCase(), resource = '' } = locals(res);
-      this.metrics.requests.inc({ verb, resource, code: String(res.statusCode) });
-      if (verb !== 'watch') {
-        this.metrics.latency.observe({ verb, resource }, Number(process.hrtime.bigint() - started) / 1e9);
-      }
-      log.debug('request', { verb, path: req.path, code: res.statusCode, user: locals(res).identity?.user });
-    });
+    res.on('finish', () => this.recordRequest(req, res, started));
     next();
+  }
+
+  private recordRequest(req: Request, res: Response, started: bigint): void {
+    const { verb = req.method.toLowerCase(), resource = '' } = locals(res);
+    this.metrics.requests.inc({ verb, resource, code: String(res.statusCode) });
+    if (verb !== 'watch') {
+      this.metrics.latency.observe({ verb, resource }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    log.debug('request', { verb, path: req.path, code: res.statusCode, user: locals(res).identity?.user });
+  }
+
+  /**
+   * A resource request of this very process (the leader's control loops), served with no
+   * socket by the same authentication, handlers and metrics as over HTTP. Undefined for what
+   * only HTTP carries: the caller sends that over HTTP.
+   */
+  async serveInProcess(request: InProcessRequest): Promise<InProcessAnswer | undefined> {
+    // Discovery roots (/api, /apis, /apis/GROUP) are express routes of their own.
+    if (!/^\/(api\/[^/]+|apis\/[^/]+\/[^/]+)(\/|$)/.test(request.path)) return undefined;
+    const started = process.hrtime.bigint();
+    const req = inProcessRequest(request);
+    const answer = new InProcessResponse();
+    const res = answer.asResponse();
+    const identity = this.options.authenticator.authenticate(request.headers.authorization);
+    if (!identity) {
+      sendStatus(res, newUnauthorized('Unauthorized'));
+    } else if ((request.body?.length ?? 0) > MAX_BODY_BYTES) {
+      sendStatus(
+        res,
+        newRequestEntityTooLarge(`the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
+      );
+    } else {
+      locals(res).identity = identity;
+      try {
+        await this.handleResource(req, res);
+      } catch (error) {
+        if (error instanceof NotServedInProcess) return undefined;
+        sendStatus(res, error);
+      }
+    }
+    this.recordRequest(req, res, started);
+    return { status: answer.statusCode, body: answer.body };
   }
 
   private authenticate(req: Request, res: Response, next: NextFunction): void {
@@ -404,6 +447,7 @@ export class ApiServer {
     if (subresource && !['status', 'scale', 'binding', 'finalize'].includes(subresource)) {
       const handler = this.options.subresources?.[`${info.resource}/${subresource}`];
       if (!handler) throw newNotFound(info, `${name}/${subresource}`);
+      if (isInProcess(req)) throw new NotServedInProcess(qualified);
       await handler(request, req, res);
       return;
     }
@@ -478,6 +522,7 @@ export class ApiServer {
         return;
       }
       case 'watch':
+        if (isInProcess(req)) throw new NotServedInProcess('a watch');
         await this.watch(r, req, res);
         return;
       case 'create': {

@@ -12,7 +12,15 @@ export type {
 export { Informer } from './informer';
 export type { IndexFunc, InformerHandlers, InformerOptions } from './informer';
 export { delay, errorFromResponse, Transport } from './transport';
-export type { Method, RequestOptions, StreamResponse, TransportOptions } from './transport';
+export type {
+  LocalDispatch,
+  LocalRequest,
+  LocalResponse,
+  Method,
+  RequestOptions,
+  StreamResponse,
+  TransportOptions,
+} from './transport';
 export { WorkQueue } from './workqueue';
 export type { WorkQueueOptions } from './workqueue';
 export { EventRecorder } from './events';

@@ -31,7 +31,30 @@ export interface TransportOptions {
   userAgent?: string;
   /** false: start with the first server listed (tests of failover order); otherwise a random one. */
   randomStart?: boolean;
+  /**
+   * The API of this very process (the leader's control loops and their own master): requests,
+   * not streams, are handed to it with no socket and no HTTP, answered as the HTTP API would.
+   */
+  local?: LocalDispatch;
 }
+
+/** A request as the API of this process takes it: what would have gone over HTTP. */
+export interface LocalRequest {
+  method: Method;
+  /** The path without its query. */
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+
+export interface LocalResponse {
+  status: number;
+  body: string;
+}
+
+/** Serves a request in this process, or answers undefined for what only HTTP carries. */
+export type LocalDispatch = (request: LocalRequest) => Promise<LocalResponse | undefined>;
 
 export interface RequestOptions {
   method: Method;
@@ -49,6 +72,13 @@ export interface StreamResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: http.IncomingMessage;
+}
+
+/** An answer over HTTP (its body still to read), or from the API of this process (read already). */
+type Answer = StreamResponse | LocalResponse;
+
+function answerText(answer: Answer): Promise<string> {
+  return typeof answer.body === 'string' ? Promise.resolve(answer.body) : readBody(answer.body);
 }
 
 const log = logger('client');
@@ -88,6 +118,7 @@ export class Transport {
   private readonly timeoutMs: number;
   private readonly retryForMs: number;
   private readonly userAgent: string;
+  private readonly local: LocalDispatch | undefined;
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
   // Watches and log streams hold their connection for minutes: on the request pool they would
@@ -102,6 +133,7 @@ export class Transport {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retryForMs = options.retryForMs ?? 15_000;
     this.userAgent = options.userAgent ?? 'bosun-client';
+    this.local = options.local;
     // Any master answers: clients start at a random one, so a hundred agents spread their
     // requests and watches over the masters instead of all loading the first one listed.
     if (options.randomStart !== false) this.current = Math.floor(Math.random() * this.servers.length);
@@ -120,7 +152,7 @@ export class Transport {
   /** Sends a request and parses a JSON answer; non-2xx answers throw the ApiError of their Status. */
   async request<T>(options: RequestOptions): Promise<T> {
     const response = await this.send(options);
-    const text = await readBody(response.body);
+    const text = await answerText(response);
     if (response.status >= 200 && response.status < 300) {
       return (text.length === 0 ? undefined : JSON.parse(text)) as T;
     }
@@ -129,13 +161,13 @@ export class Transport {
 
   /** Sends a request and hands back the open response (watch, logs). Non-2xx answers throw. */
   async stream(options: RequestOptions): Promise<StreamResponse> {
-    const response = await this.send({ ...options, stream: true });
+    const response = (await this.send({ ...options, stream: true })) as StreamResponse;
     if (response.status >= 200 && response.status < 300) return response;
     throw errorFromResponse(response.status, await readBody(response.body));
   }
 
   /** Sends with failover; returns the first answer that is not a retryable failure. */
-  private async send(options: RequestOptions): Promise<StreamResponse> {
+  private async send(options: RequestOptions): Promise<Answer> {
     const deadline = Date.now() + this.retryForMs;
     let attempt = 0;
     for (;;) {
@@ -145,10 +177,10 @@ export class Transport {
       const server = this.server;
       let failure: ApiError | ConnectionError;
       try {
-        const response = await this.once(server, options);
+        const response = (await this.locally(options)) ?? (await this.once(server, options));
         if (response.status !== 503 && response.status !== 504) return response;
         if (response.status === 504 && !isIdempotent(options.method)) return response;
-        failure = errorFromResponse(response.status, await readBody(response.body));
+        failure = errorFromResponse(response.status, await answerText(response));
       } catch (error) {
         if (!(error instanceof ConnectionError)) throw error;
         if (!NOT_SENT.has(error.code) && !isIdempotent(options.method)) {
@@ -177,15 +209,30 @@ export class Transport {
     log.debug('switching master', { from, to: this.server, why });
   }
 
+  /** The answer of the API of this process, when there is one and it serves this request. */
+  private locally(options: RequestOptions): Promise<LocalResponse | undefined> {
+    if (!this.local || options.stream) return Promise.resolve(undefined);
+    const [path, search] = options.path.split('?', 2);
+    const query: Record<string, string> = Object.fromEntries(new URLSearchParams(search ?? ''));
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== '') query[key] = String(value);
+    }
+    const headers: Record<string, string> = {
+      accept: options.accept ?? 'application/json',
+      'user-agent': this.userAgent,
+    };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const body = requestBody(options);
+    if (body) headers['content-type'] = options.contentType ?? 'application/json';
+    return this.local({ method: options.method, path, query, headers, body });
+  }
+
   private once(server: string, options: RequestOptions): Promise<StreamResponse> {
     const url = new URL(server + options.path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
-    const body =
-      options.body === undefined
-        ? undefined
-        : Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
+    const body = requestBody(options);
     const headers: http.OutgoingHttpHeaders = {
       accept: options.accept ?? 'application/json',
       'user-agent': this.userAgent,
@@ -257,6 +304,11 @@ export class Transport {
     this.httpStreamAgent.destroy();
     this.httpsStreamAgent.destroy();
   }
+}
+
+function requestBody(options: RequestOptions): Buffer | undefined {
+  if (options.body === undefined) return undefined;
+  return Buffer.from(typeof options.body === 'string' ? options.body : JSON.stringify(options.body));
 }
 
 async function readBody(body: http.IncomingMessage): Promise<string> {

@@ -4,7 +4,7 @@
  * list (new informers, new caches) so a new leader converges from what the store holds, not
  * from what an earlier term believed.
  */
-import { Client } from '../client';
+import { Client, LocalDispatch } from '../client';
 import { allControllers, ControllerOptions } from '../controller/all';
 import { controllerContext, runControllers } from '../controller/context';
 import { Scheduler } from '../scheduler/scheduler';
@@ -15,9 +15,16 @@ export async function runControlPlane(
   host: string,
   options: ControllerOptions,
   signal: AbortSignal,
+  local?: LocalDispatch,
 ): Promise<void> {
-  // Only this master's own API: if it stops leading, these loops stop with it.
-  const client = new Client({ servers: [apiUrl], token, userAgent: `bosun-control-plane/${host}` });
+  // Only this master's own API: if it stops leading, these loops stop with it. Its requests go
+  // to that API in process (local): no socket, no HTTP; its watches stream over loopback HTTP.
+  const client = new Client({
+    servers: [apiUrl],
+    token,
+    userAgent: `bosun-control-plane/${host}`,
+    local,
+  });
   // Writes still queued when leadership ends (events above all) are the new leader's to make:
   // failing them at once lets the loops wind down instead of retrying a stopping API for minutes.
   signal.addEventListener('abort', () => client.close(), { once: true });

@@ -126,7 +126,14 @@ export class Master {
       this.addLeaderTask({
         name: 'control-plane',
         start: (signal) =>
-          runControlPlane(this.apiUrl, controlPlaneToken, options.name, controllerOptions, signal),
+          runControlPlane(
+            this.apiUrl,
+            controlPlaneToken,
+            options.name,
+            controllerOptions,
+            signal,
+            (request) => this.api.serveInProcess(request),
+          ),
       });
     }
   }
