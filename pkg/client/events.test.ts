@@ -46,3 +46,32 @@ describe('EventRecorder', () => {
     expect(events.find((e) => e.involvedObject.name === 'p-0')?.count).toBe(2);
   });
 });
+
+describe("EventRecorder's spam filter", () => {
+  it('lets one source record 25 events about one object in a burst and drops the rest, as client-go does', async () => {
+    const recorder = new EventRecorder(client, { component: 'replicaset-controller' });
+    const owner = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web', namespace: 'default', uid: 'rs-1' },
+    };
+    for (let i = 0; i < 40; i++) recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: web-${i}`);
+    // Another object, and another source about the same object, have buckets of their own.
+    recorder.event(pod('other'), 'Normal', 'Scheduled', 'assigned other');
+    const kubelet = new EventRecorder(client, { component: 'kubelet' });
+    kubelet.event(owner, 'Normal', 'Seen', 'seen by another source');
+    await Promise.all([recorder.flush(), kubelet.flush()]);
+    const events = (await client.resource('Event').list('default')).items;
+    const created = events.filter((e) => e.reason === 'SuccessfulCreate');
+    expect(created).toHaveLength(25);
+    expect(created.map((e) => e.message).sort()).toEqual(
+      Array.from({ length: 25 }, (_, i) => `Created pod: web-${i}`).sort(),
+    );
+    expect(
+      events
+        .filter((e) => e.reason !== 'SuccessfulCreate')
+        .map((e) => e.reason)
+        .sort(),
+    ).toEqual(['Scheduled', 'Seen']);
+  });
+});

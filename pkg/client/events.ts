@@ -3,6 +3,10 @@
  * (object, type, reason, message) within a window, whose `count` and `lastTimestamp` grow when
  * it happens again, so `describe` shows "BackOff (x12 over 5m)" instead of twelve lines.
  * Recording never blocks or fails the caller: writes happen in the background in order.
+ *
+ * Like client-go's spam filter, one source may tell about one object in a burst of 25 events,
+ * then one per 5 minutes: a ReplicaSet creating a hundred pods records 25 SuccessfulCreate,
+ * a crash-looping container a BackOff count that grows slowly, and the API is not flooded.
  */
 import { ApiError, KubeObject } from '../api';
 import { logger } from '../util/log';
@@ -34,6 +38,15 @@ interface Recorded {
 
 const DEDUP_WINDOW_MS = 10 * 60 * 1000;
 const MAX_REMEMBERED = 4096;
+/** client-go's defaultSpamBurst and defaultSpamQPS (one event per 300 s once the burst is spent). */
+const SPAM_BURST = 25;
+const SPAM_REFILL_PER_MS = 1 / 300_000;
+
+/** Events one source may still record about one object, and when that was last worked out. */
+interface SpamBucket {
+  tokens: number;
+  at: number;
+}
 
 const log = logger('events');
 
@@ -46,6 +59,8 @@ const MAX_IN_FLIGHT = 16;
 
 export class EventRecorder {
   private readonly recent = new Map<string, Recorded>();
+  /** By involved object (the source is this recorder's): oldest first, at most MAX_REMEMBERED. */
+  private readonly spam = new Map<string, SpamBucket>();
   /** The last write of each distinct event: repeats of one event go in order (create, then count++). */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -74,6 +89,7 @@ export class EventRecorder {
       uid: object.metadata.uid,
       resourceVersion: object.metadata.resourceVersion,
     };
+    if (!this.allowed(involved)) return;
     // Keep the backlog bounded: a component in a tight failure loop must not grow memory.
     if (this.pending > 1000) return;
     this.pending++;
@@ -100,6 +116,24 @@ export class EventRecorder {
       });
     this.chains.set(key, chain);
     this.inFlight.add(chain);
+  }
+
+  /** The spam filter: a token bucket per involved object. */
+  private allowed(involved: Involved): boolean {
+    const key = [involved.kind, involved.namespace, involved.name, involved.uid, involved.apiVersion].join(
+      '\u0000',
+    );
+    const now = Date.now();
+    const bucket = this.spam.get(key) ?? { tokens: SPAM_BURST, at: now };
+    bucket.tokens = Math.min(SPAM_BURST, bucket.tokens + (now - bucket.at) * SPAM_REFILL_PER_MS);
+    bucket.at = now;
+    // Re-inserted: the map's order is least recently used first.
+    this.spam.delete(key);
+    this.spam.set(key, bucket);
+    if (this.spam.size > MAX_REMEMBERED) this.spam.delete(this.spam.keys().next().value!);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   /** Resolves when every event recorded so far has been written (tests, shutdown). */
