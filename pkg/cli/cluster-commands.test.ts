@@ -4,7 +4,7 @@ import { join } from 'path';
 import { PassThrough, Readable } from 'stream';
 import { startLocalApiServer, LocalApiServer } from '../apiserver/local';
 import './commands';
-import { leaseRenewArgs } from './cluster';
+import { leaseRenewArgs, mustBeAlive } from './cluster';
 import { main } from './main';
 
 const REPO = join(__dirname, '..', '..');
@@ -155,5 +155,23 @@ describe("the agents' lease renewal under bosun up", () => {
   it("is the agent's own default when up was given no grace period", () => {
     expect(leaseRenewArgs(config())).toEqual([]);
     expect(leaseRenewArgs(config(['--pod-eviction-timeout', '30s']))).toEqual([]);
+  });
+});
+
+describe('bosun up waiting on its processes', () => {
+  it('fails at once when one has exited, with the end of its log', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bosun-up-test-'));
+    const log = join(dir, 'm2.log');
+    writeFileSync(
+      log,
+      'starting\n{"level":"error","message":"listen EADDRINUSE: address already in use 127.0.0.1:41465"}\n',
+    );
+    const alive = { name: 'm1', pid: process.pid, args: [], log: join(dir, 'm1.log') };
+    // A pid above the kernel's limit is never a live process.
+    const dead = { name: 'm2', pid: 4_194_305, args: [], log };
+    expect(() => mustBeAlive([alive])).not.toThrow();
+    expect(() => mustBeAlive([alive, dead])).toThrow(
+      /m2 \(pid 4194305\) exited while starting; the end of .*m2\.log:\nstarting\n.*EADDRINUSE/,
+    );
   });
 });

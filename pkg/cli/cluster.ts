@@ -72,6 +72,25 @@ function launch(record: ProcessRecord): number {
   return child.pid ?? 0;
 }
 
+/** A process of the cluster died while `bosun up` waited for it: no use waiting on. */
+class ProcessExited extends UsageError {}
+
+/** Fails at once, with the end of its log, when a started process has exited. */
+export function mustBeAlive(records: ProcessRecord[]): void {
+  for (const record of records) {
+    if (alive(record.pid)) continue;
+    let tail = '';
+    try {
+      tail = readFileSync(record.log, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
+    } catch {
+      // no log: nothing to show
+    }
+    throw new ProcessExited(
+      `${record.name} (pid ${record.pid}) exited while starting; the end of ${record.log}:\n${tail}`,
+    );
+  }
+}
+
 async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
@@ -83,7 +102,8 @@ async function waitFor<T>(
     try {
       const value = await probe();
       if (value !== undefined) return value;
-    } catch {
+    } catch (error) {
+      if (error instanceof ProcessExited) throw error;
       // not yet
     }
     if (Date.now() > deadline)
@@ -302,6 +322,7 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
   const leader = await waitFor(
     'a leader and every master answering',
     async () => {
+      mustBeAlive(cluster.masters);
       const statuses = await Promise.all(cluster.masters.map((m) => masterStatus(m, cluster.adminToken)));
       const leaders = new Set(statuses.map((s) => s?.leader));
       if (statuses.some((s) => !s) || leaders.size !== 1 || !statuses[0]!.leader) return undefined;

@@ -54,7 +54,7 @@ describe("EventRecorder's spam filter", () => {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: { name: 'web', namespace: 'default', uid: 'rs-1' },
-    };
+    } as const;
     for (let i = 0; i < 40; i++) recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: web-${i}`);
     // Another object, and another source about the same object, have buckets of their own.
     recorder.event(pod('other'), 'Normal', 'Scheduled', 'assigned other');
