@@ -57,7 +57,15 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
       }),
     );
   const domain = v['cluster-domain'] ?? 'cluster.local';
-  const client = new Client({ servers: v.server.split(','), token, userAgent: `bosun-agent/${v.name}` });
+  // One client per node, hollow ones too: each starts at a random master, so a hundred hollow
+  // nodes spread their requests and watches over the masters as a hundred agents would.
+  const servers = v.server.split(',');
+  const clients: Client[] = [];
+  const clientFor = (name: string) => {
+    const client = new Client({ servers, token, userAgent: `bosun-agent/${name}` });
+    clients.push(client);
+    return client;
+  };
   const initial = parseDuration(v['backoff-initial'], 10_000, '--backoff-initial');
   const leaseRenewMs = parseDuration(
     v['lease-renew-interval'],
@@ -68,7 +76,7 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
   const makeAgent = (name: string, runtime: ContainerRuntime) =>
     new Agent({
       name,
-      client,
+      client: clientFor(name),
       runtime,
       address: v.address ?? '127.0.0.1',
       cpus: v.cpus === undefined ? undefined : Number(v.cpus),
@@ -110,7 +118,7 @@ async function runAgent(args: string[], io: CommandIO): Promise<number> {
   });
   agents[0].log.info('agent stopping', { nodes: agents.length });
   await Promise.all(agents.map((agent) => agent.stop()));
-  client.close();
+  for (const client of clients) client.close();
   return 0;
 }
 
