@@ -93,13 +93,19 @@ function stopped(child) {
   return new Promise((resolve) => child.once('exit', resolve));
 }
 
-async function cleanup(children) {
-  progress('cleaning up');
-  await Promise.all(children.map(stopped));
-  const filters = JSON.stringify({ label: [`bosun.bench=${runId}`] });
-  for (const c of await docker.listContainers({ all: true, filters }))
-    await docker.getContainer(c.Id).remove({ force: true });
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+let cleaning;
+
+/** Once, however often it is asked for (the end of the run and a signal may both ask). */
+function cleanup(children) {
+  cleaning ??= (async () => {
+    progress('cleaning up');
+    await Promise.all(children.map(stopped));
+    const filters = JSON.stringify({ label: [`bosun.bench=${runId}`] });
+    for (const c of await docker.listContainers({ all: true, filters }))
+      await docker.getContainer(c.Id).remove({ force: true });
+    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
+  })();
+  return cleaning;
 }
 
 /** Self time per function and per kind of work, of the samples after `skipMs` (start-up), idle excluded. */
@@ -147,6 +153,14 @@ function summariseProfile(file, skipMs) {
 
 async function main() {
   const children = [];
+  // Interrupted (Ctrl-C, a CI timeout): the containers, network and processes of this run go
+  // too, not only when the run ends by itself.
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.once(signal, () => {
+      cleanup(children)
+        .catch((error) => process.stderr.write(`cleanup: ${error.message}\n`))
+        .finally(() => process.exit(130));
+    });
   const started = new Date().toISOString();
   try {
     // Backends: 3 hello containers.
