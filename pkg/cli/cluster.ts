@@ -25,6 +25,13 @@ import {
 import { CommandIO, dockerClient, parseDuration, UsageError } from './io';
 import { registerCommand } from './main';
 import { formatColumns } from './printers';
+import {
+  claimNodeSubnet,
+  DEFAULT_SUBNET_REGISTRY,
+  releaseNodeSubnets,
+  SubnetRegistry,
+  subnetOf,
+} from './node-subnet';
 
 export const CLUSTER_LABEL = 'bosun.cluster';
 
@@ -220,6 +227,8 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
       );
     }
     progress(`restarting the cluster in ${dir} from its data`);
+    const subnet = config.agents.length > 0 ? subnetOf(config.agents[0].address) : undefined;
+    if (subnet !== undefined) await claimNodeSubnet(subnetRegistry(io), dir, subnet);
   } else {
     const masters = Number(values.masters ?? 3);
     const agents = Number(values.agents ?? 0);
@@ -240,13 +249,15 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
         data: join(dir, `m${i}`),
       });
     }
+    // Node ports and host ports bind on node addresses: another cluster on this host gets its own /24.
+    const subnet = agents > 0 ? await claimNodeSubnet(subnetRegistry(io), dir) : 1;
     const agentRecords: AgentRecord[] = Array.from({ length: agents }, (_, i) => ({
       name: `node-${i + 1}`,
       pid: 0,
       args: [],
       log: join(dir, 'logs', `node-${i + 1}.log`),
       // Each agent its own loopback address, so host ports of pods on different nodes never clash.
-      address: `127.0.1.${i + 1}`,
+      address: `127.0.${subnet}.${i + 1}`,
     }));
     const frontPort = await freePort();
     config = {
@@ -435,6 +446,17 @@ async function ensureDocker(): Promise<void> {
   }
 }
 
+/** The host's node-subnet claims; a cluster holds its claim while any of its processes runs. */
+function subnetRegistry(io: CommandIO): SubnetRegistry {
+  return {
+    dir: io.env.BOSUN_SUBNET_REGISTRY ?? DEFAULT_SUBNET_REGISTRY,
+    isLive: async (dir) => {
+      const config = await readClusterConfig(dir).catch(() => undefined);
+      return config !== undefined && everyProcess(config).some((p) => alive(p.pid));
+    },
+  };
+}
+
 function everyProcess(config: ClusterConfig): ProcessRecord[] {
   return [
     ...config.agents,
@@ -484,6 +506,7 @@ async function runDown(args: string[], io: CommandIO): Promise<number> {
   for (const p of everyProcess(config)) p.pid = 0;
   if (values.purge) {
     await fs.rm(dir, { recursive: true, force: true });
+    await releaseNodeSubnets(subnetRegistry(io), dir);
     io.stdout.write(`cluster stopped${removed ? `, ${removed} containers removed` : ''}, ${dir} deleted\n`);
   } else {
     await writeClusterConfig(config);

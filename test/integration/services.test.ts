@@ -29,7 +29,7 @@ jest.setTimeout(300_000);
 const runId = newTestRunId();
 const network = `bosun-test-${runId}`;
 const workdir = mkdtempSync(join(tmpdir(), 'bosun-services-test-'));
-// Node addresses of this run's own (other clusters on this host use 127.0.1.x).
+// Node addresses of this run's own (clusters of "bosun up" claim 127.0.1.x, 127.0.2.x, ... from the lowest).
 const subnet = 100 + Math.floor(Math.random() * 150);
 const nodes = [
   { name: `a-${runId}`, address: `127.0.${subnet}.1`, token: `node-a-${runId}` },
