@@ -4,7 +4,7 @@ import { join } from 'path';
 import { PassThrough, Readable } from 'stream';
 import { startLocalApiServer, LocalApiServer } from '../apiserver/local';
 import './commands';
-import { leaseRenewArgs, mustBeAlive } from './cluster';
+import { leaseRenewArgs, mustBeAlive, serviceCIDRFor } from './cluster';
 import { main } from './main';
 
 const REPO = join(__dirname, '..', '..');
@@ -173,5 +173,14 @@ describe('bosun up waiting on its processes', () => {
     expect(() => mustBeAlive([alive, dead])).toThrow(
       /m2 \(pid 4194305\) exited while starting; the end of .*m2\.log:\nstarting\n.*EADDRINUSE/,
     );
+  });
+});
+
+describe('the service CIDR of a cluster', () => {
+  it("is Kubernetes' default for the first cluster on a host and its own /16 for the next", () => {
+    expect(serviceCIDRFor(1)).toBeUndefined();
+    expect(serviceCIDRFor(2)).toBe('10.97.0.0/16');
+    expect(serviceCIDRFor(160)).toBe('10.255.0.0/16');
+    expect(serviceCIDRFor(161)).toBeUndefined();
   });
 });

@@ -43,6 +43,11 @@ export interface ClusterConfig {
   /** Secret the masters authenticate each other with. */
   clusterSecret: string;
   nodeTokens: Record<string, string>;
+  /**
+   * Where ClusterIPs come from; absent: the masters' default 10.96.0.0/16. A second cluster on
+   * a host gets another /16, so two clusters' proxies never put one address on two bridges.
+   */
+  serviceCIDR?: string;
   /** Extra flags every master gets (control-plane timings given to `bosun up`). */
   masterFlags?: string[];
   /** Extra `key=value` labels on every container, network and volume the agents create. */

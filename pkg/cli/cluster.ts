@@ -160,6 +160,7 @@ function masterArgs(config: ClusterConfig, m: MasterRecord): string[] {
     join(config.dir, 'secret'),
     '--tokens-file',
     join(config.dir, 'tokens.json'),
+    ...(config.serviceCIDR ? ['--service-cidr', config.serviceCIDR] : []),
     ...(config.masterFlags ?? []),
   ];
 }
@@ -278,6 +279,7 @@ async function runUp(args: string[], io: CommandIO): Promise<number> {
       readonlyToken: randomBytes(24).toString('hex'),
       clusterSecret: randomBytes(32).toString('hex'),
       nodeTokens: Object.fromEntries(agentRecords.map((a) => [a.name, randomBytes(24).toString('hex')])),
+      serviceCIDR: serviceCIDRFor(subnet),
     };
     await fs.writeFile(join(dir, 'secret'), config.clusterSecret + '\n', { mode: 0o600 });
   }
@@ -444,6 +446,14 @@ async function ensureDocker(): Promise<void> {
       `agents need a Docker daemon, and none answers (${(error as Error).message}); start one (bash scripts/docker-engine.sh) or run with --agents 0`,
     );
   }
+}
+
+/**
+ * ClusterIPs of the cluster on node subnet N: 10.96.0.0/16 for the first (Kubernetes'
+ * default), 10.97.0.0/16 for the second, ...; each cluster's proxy puts them on its own bridge.
+ */
+export function serviceCIDRFor(subnet: number): string | undefined {
+  return subnet > 1 && 95 + subnet <= 255 ? `10.${95 + subnet}.0.0/16` : undefined;
 }
 
 /** The host's node-subnet claims; a cluster holds its claim while any of its processes runs. */
