@@ -5,7 +5,6 @@
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { closeSync, openSync, promises as fs, readFileSync } from 'fs';
-import net from 'net';
 import { join } from 'path';
 import { parseArgs } from 'util';
 import { Client } from '../client';
@@ -32,19 +31,9 @@ import {
   SubnetRegistry,
   subnetOf,
 } from './node-subnet';
+import { freePort } from '../util/ports';
 
 export const CLUSTER_LABEL = 'bosun.cluster';
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function alive(pid: number): boolean {
   if (!pid) return false;

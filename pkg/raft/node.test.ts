@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { freePort } from '../../test/support/masters';
+import { freePort } from '../util/ports';
 import { waitFor } from '../../test/support/wait';
 import { logger } from '../util/log';
 import { NotLeaderError, RaftNode, StateMachine } from './node';

@@ -9,9 +9,10 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import http from 'http';
-import net from 'net';
 import os from 'os';
 import { join, resolve } from 'path';
+import { freePort } from '../../pkg/util/ports';
+export { freePort };
 
 /** The repository root, whether this runs from dist/scripts/bench or from scripts/bench. */
 export const repoRoot = (() => {
@@ -197,14 +198,6 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 export const delay = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));

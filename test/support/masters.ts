@@ -3,19 +3,11 @@
  * ports and a temporary data directory, and a small client for the masters' internal API.
  */
 import { mkdtempSync, promises as fs, readFileSync } from 'fs';
-import net from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { BosunProcess, spawnBosun } from './process';
 import { waitFor } from './wait';
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../pkg/util/ports';
 
 export interface MasterStatus {
   name: string;

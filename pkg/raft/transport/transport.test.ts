@@ -1,15 +1,7 @@
-import net from 'net';
 import { logger } from '../../util/log';
 import { Message, NodeId } from '../types';
 import { Transport } from './transport';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../util/ports';
 
 interface Peer {
   transport: Transport;
