@@ -3,6 +3,7 @@ import { DockerRuntime } from '../../pkg/agent/runtime/docker';
 import { ContainerConfig, ImagePullError, PodRef, RuntimeEvent } from '../../pkg/agent/runtime/types';
 import { buildImages, newTestRunId, removeTestResources, TEST_RUN_LABEL } from '../support/docker';
 import { waitFor } from '../support/wait';
+import { freePort } from '../../pkg/util/ports';
 
 jest.setTimeout(120_000);
 
@@ -258,7 +259,7 @@ describe('DockerRuntime against a real daemon', () => {
 
   it('binds host ports of the sandbox on the node address', async () => {
     const pod = newPod();
-    const hostPort = 20000 + Math.floor(Math.random() * 10000);
+    const hostPort = await freePort();
     const sandbox = await runtime.runSandbox({
       pod,
       hostname: pod.name,

@@ -23,6 +23,7 @@ import {
 import { get, podOf, request } from '../support/http';
 import { BosunProcess, spawnBosun } from '../support/process';
 import { waitFor } from '../support/wait';
+import { freePort } from '../../pkg/util/ports';
 
 jest.setTimeout(300_000);
 
@@ -36,7 +37,7 @@ const nodes = [
   { name: `b-${runId}`, address: `127.0.${subnet}.2`, token: `node-b-${runId}` },
 ];
 const proxyToken = `proxy-${runId}`;
-const metricsPort = 20000 + Math.floor(Math.random() * 10000);
+let metricsPort: number;
 const HELLO = 'bosun/hello:local';
 
 let api: LocalApiServer;
@@ -71,6 +72,7 @@ function startProxy(): BosunProcess {
 }
 
 beforeAll(async () => {
+  metricsPort = await freePort();
   await buildImages();
   api = await startLocalApiServer([
     ...nodes.map((n) => ({
