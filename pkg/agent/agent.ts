@@ -2,8 +2,9 @@
  * The agent: bosun's kubelet. It registers its Node, renews its Lease (every 2.5 s unless told:
  * a quarter of the masters' default 10 s node grace period, as the kubelet renews at a quarter
  * of its lease duration), and keeps the containers of its Docker daemon matching the pods
- * bound to it, one PodWorker per pod. It owns nothing but Docker: everything it needs to know after a restart is in the
- * API and in its containers' labels, so a restarted agent adopts what runs.
+ * bound to it, one PodWorker per pod. It owns nothing but Docker: everything it needs to know
+ * after a restart is in the API and in its containers' labels, so a restarted agent adopts
+ * what runs.
  */
 import http from 'http';
 import { AddressInfo } from 'net';

@@ -41,13 +41,12 @@ export function isInProcess(req: Request): boolean {
 /** The part of express's Response the resource handler writes to, kept in memory. */
 export class InProcessResponse {
   readonly locals: Record<string, unknown> = {};
-  readonly headers = new Map<string, string | string[]>();
   statusCode = 200;
   headersSent = false;
   body = '';
 
-  setHeader(name: string, value: string | string[]): this {
-    this.headers.set(name.toLowerCase(), value);
+  /** Headers (Warning, Retry-After) matter to HTTP clients only: the in-process caller reads status and body. */
+  setHeader(): this {
     return this;
   }
 

@@ -50,6 +50,10 @@ import {
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+function bodyTooLarge(): ApiError {
+  return newRequestEntityTooLarge(`the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
+}
+
 export interface ApiServerOptions {
   objects: ObjectStore;
   authenticator: Authenticator;
@@ -350,10 +354,7 @@ export class ApiServer {
         _next: NextFunction,
       ) => {
         if (error.type === 'entity.too.large') {
-          sendStatus(
-            res,
-            newRequestEntityTooLarge(`the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
-          );
+          sendStatus(res, bodyTooLarge());
         } else if (error.status && error.status < 500) {
           sendStatus(res, newBadRequest(error.message));
         } else {
@@ -394,10 +395,7 @@ export class ApiServer {
     if (!identity) {
       sendStatus(res, newUnauthorized('Unauthorized'));
     } else if ((request.body?.length ?? 0) > MAX_BODY_BYTES) {
-      sendStatus(
-        res,
-        newRequestEntityTooLarge(`the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
-      );
+      sendStatus(res, bodyTooLarge());
     } else {
       locals(res).identity = identity;
       try {

@@ -214,34 +214,28 @@ export class Transport {
     if (!this.local || options.stream) return Promise.resolve(undefined);
     const [path, search] = options.path.split('?', 2);
     const query: Record<string, string> = Object.fromEntries(new URLSearchParams(search ?? ''));
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== '') query[key] = String(value);
-    }
+    for (const [key, value] of queryParams(options)) query[key] = value;
+    const body = requestBody(options);
+    return this.local({ method: options.method, path, query, headers: this.headers(options, body), body });
+  }
+
+  /** The headers a request carries, in process or over HTTP (where content-length joins them). */
+  private headers(options: RequestOptions, body: Buffer | undefined): Record<string, string> {
     const headers: Record<string, string> = {
       accept: options.accept ?? 'application/json',
       'user-agent': this.userAgent,
     };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const body = requestBody(options);
     if (body) headers['content-type'] = options.contentType ?? 'application/json';
-    return this.local({ method: options.method, path, query, headers, body });
+    return headers;
   }
 
   private once(server: string, options: RequestOptions): Promise<StreamResponse> {
     const url = new URL(server + options.path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
-    }
+    for (const [key, value] of queryParams(options)) url.searchParams.set(key, value);
     const body = requestBody(options);
-    const headers: http.OutgoingHttpHeaders = {
-      accept: options.accept ?? 'application/json',
-      'user-agent': this.userAgent,
-    };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body) {
-      headers['content-type'] = options.contentType ?? 'application/json';
-      headers['content-length'] = body.length;
-    }
+    const headers: http.OutgoingHttpHeaders = this.headers(options, body);
+    if (body) headers['content-length'] = body.length;
     const secure = url.protocol === 'https:';
     return new Promise<StreamResponse>((resolve, reject) => {
       const request = (secure ? https : http).request(url, {
@@ -304,6 +298,13 @@ export class Transport {
     this.httpStreamAgent.destroy();
     this.httpsStreamAgent.destroy();
   }
+}
+
+/** The query parameters that are sent: empty and undefined ones are left out. */
+function queryParams(options: RequestOptions): Array<[string, string]> {
+  return Object.entries(options.query ?? {})
+    .filter(([, value]) => value !== undefined && value !== '')
+    .map(([key, value]) => [key, String(value)]);
 }
 
 function requestBody(options: RequestOptions): Buffer | undefined {
