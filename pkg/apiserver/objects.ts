@@ -43,6 +43,7 @@ import {
   KeyExistsError,
   KeyNotFoundError,
   RevisionCompactedError,
+  ReadOptions,
   RevisionMismatchError,
   Storage,
   StorageEvent,
@@ -110,6 +111,20 @@ const FINALIZER_FOREGROUND = 'foregroundDeletion';
  * Kubernetes' GuaranteedUpdate has no bound at all, this one only guards against a bug looping.
  */
 const MAX_CONFLICT_RETRIES = 64;
+
+/**
+ * A write from a local copy that ended without writing (nothing changed), so nothing proved
+ * the copy current. It carries the answer it would give, which holds if the copy was current.
+ */
+class UnconfirmedByWrite extends Error {
+  constructor(
+    readonly key: string,
+    readonly modRevision: number,
+    readonly answer: unknown,
+  ) {
+    super(`${key} unchanged from a local copy at revision ${modRevision}`);
+  }
+}
 
 function storageToApiError(info: ResourceInfo, name: string, error: unknown): never {
   if (error instanceof ApiError) throw error;
@@ -344,9 +359,14 @@ export class ObjectStore {
   /** Kubernetes' NamespaceLifecycle admission: the namespace must exist and not be terminating. */
   private async mustAdmitToNamespace(info: ResourceInfo, name: string, namespace: string): Promise<void> {
     const namespaces = lookupResource('namespaces');
-    const stored = await this.storage
-      .get(objectStorageKey(namespaces, undefined, namespace))
-      .catch((e) => storageToApiError(namespaces, namespace, e));
+    const key = objectStorageKey(namespaces, undefined, namespace);
+    const read = (consistent: boolean) =>
+      this.storage.get(key, { consistent }).catch((e) => storageToApiError(namespaces, namespace, e));
+    // Kubernetes' NamespaceLifecycle reads its informer and asks storage only when that says no:
+    // a namespace this master already holds as active admits at once; a refusal is confirmed
+    // from a linearizable read, since this master's copy may not yet have the namespace.
+    const local = await read(false);
+    const stored = local && !decodeStored(local).metadata.deletionTimestamp ? local : await read(true);
     if (!stored) throw newNotFound(namespaces, namespace);
     const ns = decodeStored(stored);
     if (ns.metadata.deletionTimestamp) {
@@ -368,16 +388,44 @@ export class ObjectStore {
     body: unknown,
     options: WriteOptions & { subresource?: 'status' | 'finalize' } = {},
   ): Promise<WriteResult> {
-    const decoded = decodeBody(info, body, options.fieldValidation, { namespace, name });
-    const requested = decoded.object.metadata.resourceVersion;
     const key = objectStorageKey(info, namespace, name);
-    const stored = await this.storage.get(key).catch((e) => storageToApiError(info, name, e));
-    if (!stored) throw newNotFound(info, name);
-    const previous = decodeStored(stored);
-    if (requested && requested !== previous.metadata.resourceVersion) {
-      throw newConflict(info, name, OPTIMISTIC_LOCK_MESSAGE);
+    return this.readModifyWrite(options, async (read) => {
+      // Decoded per attempt: commitUpdate prepares the object it is given in place.
+      const decoded = decodeBody(info, body, options.fieldValidation, { namespace, name });
+      const requested = decoded.object.metadata.resourceVersion;
+      const stored = await this.storage.get(key, read).catch((e) => storageToApiError(info, name, e));
+      if (!stored) throw newNotFound(info, name);
+      const previous = decodeStored(stored);
+      if (requested && requested !== previous.metadata.resourceVersion) {
+        throw newConflict(info, name, OPTIMISTIC_LOCK_MESSAGE);
+      }
+      return this.commitUpdate(info, key, decoded, previous, stored.modRevision, options, read);
+    });
+  }
+
+  /**
+   * A read-modify-write that reads this master's own copy first, with no ReadIndex round, as
+   * Kubernetes' GuaranteedUpdate starts from its watch cache. A write that commits proves the
+   * copy was current, because its revision precondition held at commit. Any other outcome (a
+   * refusal, a lost race, nothing to write) may come from a stale copy, so it is decided again
+   * from a linearizable read. A dry run has no write to prove anything and reads linearizably.
+   */
+  private async readModifyWrite<T>(
+    options: WriteOptions,
+    attempt: (read: ReadOptions) => Promise<T>,
+  ): Promise<T> {
+    if (!options.dryRun) {
+      try {
+        return await attempt({ consistent: false });
+      } catch (error) {
+        if (error instanceof UnconfirmedByWrite) {
+          // Nothing to write: a linearizable read that finds the same revision confirms it.
+          const latest = await this.storage.get(error.key).catch(() => undefined);
+          if (latest?.modRevision === error.modRevision) return error.answer as T;
+        } else if (!(error instanceof ApiError && error.code < 500)) throw error;
+      }
     }
-    return this.commitUpdate(info, key, decoded.object, previous, stored.modRevision, decoded, options);
+    return attempt({ consistent: true });
   }
 
   /**
@@ -392,9 +440,23 @@ export class ObjectStore {
     patch: unknown,
     options: WriteOptions & { subresource?: 'status' | 'finalize' } = {},
   ): Promise<WriteResult> {
+    return this.readModifyWrite(options, (read) =>
+      this.patchFrom(read, info, namespace, name, kind, patch, options),
+    );
+  }
+
+  private async patchFrom(
+    read: ReadOptions,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    kind: PatchKind,
+    patch: unknown,
+    options: WriteOptions & { subresource?: 'status' | 'finalize' },
+  ): Promise<WriteResult> {
     const key = objectStorageKey(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
-      const stored = await this.storage.get(key).catch((e) => storageToApiError(info, name, e));
+      const stored = await this.storage.get(key, read).catch((e) => storageToApiError(info, name, e));
       if (!stored) throw newNotFound(info, name);
       const previous = decodeStored(stored);
       let patched: unknown;
@@ -417,18 +479,11 @@ export class ObjectStore {
         throw newConflict(info, name, OPTIMISTIC_LOCK_MESSAGE);
       const decoded = decodeBody(info, patched, options.fieldValidation, { namespace, name });
       try {
-        return await this.commitUpdate(
-          info,
-          key,
-          decoded.object,
-          previous,
-          stored.modRevision,
-          decoded,
-          options,
-        );
+        return await this.commitUpdate(info, key, decoded, previous, stored.modRevision, options, read);
       } catch (error) {
         const raced = error instanceof ApiError && error.code === 409 && error.reason === 'Conflict';
-        if (!raced || pinned || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        // A race lost from a local copy goes back to readModifyWrite, which reads linearizably.
+        if (!raced || pinned || read.consistent === false || attempt >= MAX_CONFLICT_RETRIES) throw error;
       }
     }
   }
@@ -436,14 +491,15 @@ export class ObjectStore {
   private async commitUpdate(
     info: ResourceInfo,
     key: string,
-    next: KubeObject,
+    decoded: ReturnType<typeof decodeBody>,
     previous: KubeObject,
     previousRevision: number,
-    decoded: ReturnType<typeof decodeBody>,
     options: WriteOptions & { subresource?: 'status' | 'finalize' },
+    read: ReadOptions,
   ): Promise<WriteResult> {
+    const next = decoded.object;
     prepareForUpdate(info, next, previous, options.subresource);
-    mustBeValid(info, { ...decoded, object: next }, previous);
+    mustBeValid(info, decoded, previous);
     delete next.metadata.resourceVersion;
     const name = next.metadata.name!;
     if (options.dryRun)
@@ -469,8 +525,11 @@ export class ObjectStore {
       JSON.stringify({ ...next, metadata: { ...next.metadata } }) ===
       JSON.stringify({ ...previous, metadata: { ...previous.metadata, resourceVersion: undefined } })
     ) {
-      // Nothing changed: no write, the revision stays (Kubernetes does the same).
-      return { object: previous, warnings: decoded.warnings };
+      // Nothing changed: no write, the revision stays (Kubernetes does the same). Without a
+      // write nothing proves a local copy current, so that answer needs a linearizable read.
+      const answer = { object: previous, warnings: decoded.warnings };
+      if (read.consistent === false) throw new UnconfirmedByWrite(key, previousRevision, answer);
+      return answer;
     }
     try {
       const hook = this.hooks[info.kind]?.onUpdate;
@@ -676,8 +735,18 @@ export class ObjectStore {
   async bind(namespace: string, name: string, nodeName: string): Promise<KubeObject> {
     const pods = lookupResource('pods');
     const key = objectStorageKey(pods, namespace, name);
+    return this.readModifyWrite({}, (read) => this.bindFrom(read, key, name, nodeName));
+  }
+
+  private async bindFrom(
+    read: ReadOptions,
+    key: string,
+    name: string,
+    nodeName: string,
+  ): Promise<KubeObject> {
+    const pods = lookupResource('pods');
     for (let attempt = 0; ; attempt++) {
-      const stored = await this.storage.get(key).catch((e) => storageToApiError(pods, name, e));
+      const stored = await this.storage.get(key, read).catch((e) => storageToApiError(pods, name, e));
       if (!stored) throw newNotFound(pods, name);
       const pod = decodeStored(stored) as Extract<KubeObject, { kind: 'Pod' }>;
       if (pod.metadata.deletionTimestamp)
@@ -694,7 +763,8 @@ export class ObjectStore {
         pod.metadata.resourceVersion = String(revision);
         return pod;
       } catch (error) {
-        if (error instanceof RevisionMismatchError && attempt < MAX_CONFLICT_RETRIES) continue;
+        const retry = error instanceof RevisionMismatchError && read.consistent !== false;
+        if (retry && attempt < MAX_CONFLICT_RETRIES) continue;
         return storageToApiError(pods, name, error);
       }
     }

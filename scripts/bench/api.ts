@@ -1,7 +1,7 @@
 /**
  * The Kubernetes API of a `bosun up` cluster (3 masters, no agents), issue 4:
  *
- * 1. ConfigMap create and get throughput and latency, 64 requests in flight over keep-alive
+ * 1. ConfigMap create, get and merge-patch throughput and latency, 64 requests in flight over keep-alive
  *    connections with the admin token: through one master (the leader, so no write is
  *    forwarded) and spread round-robin over the three (followers forward writes to the
  *    leader inside Raft; reads are linearizable everywhere, ReadIndex).
@@ -138,6 +138,26 @@ async function throughput(api: Api, leader: string): Promise<string> {
     const res = await call(api, server(i), 'GET', `/api/v1/namespaces/default/configmaps/${name}`);
     return res.status === 200;
   };
+  // A merge patch reads the object, patches it and writes it with a revision precondition.
+  // Each patch sets a value of its own, so every one is a real write (none is a no-op).
+  const patch = (server: (i: number) => string) => async (i: number) => {
+    const name = created[(i * 7919) % created.length];
+    const res = await request(
+      api.agent,
+      'PATCH',
+      `${server(i)}/api/v1/namespaces/default/configmaps/${name}`,
+      {
+        headers: {
+          authorization: `Bearer ${api.token}`,
+          accept: 'application/json',
+          'content-type': 'application/merge-patch+json',
+        },
+        body: JSON.stringify({ data: { patched: `${now()}-${i}` } }),
+        timeoutMs: 10_000,
+      },
+    );
+    return res.status === 200;
+  };
   // Warm both paths (JIT, connections) before anything is measured.
   await loadPhaseQuiet(create('warm', spread));
   phases.push(
@@ -154,8 +174,15 @@ async function throughput(api: Api, leader: string): Promise<string> {
     ),
   );
   phases.push(await loadPhase('get, spread over 3 masters', get(spread)));
+  phases.push(
+    await loadPhase(
+      'patch, one master (the leader)',
+      patch(() => leader),
+    ),
+  );
+  phases.push(await loadPhase('patch, spread over 3 masters', patch(spread)));
   return [
-    `ConfigMap create/get: ${concurrency} in flight, keep-alive, admin token, ${durationMs / 1000} s each`,
+    `ConfigMap create/get/patch: ${concurrency} in flight, keep-alive, admin token, ${durationMs / 1000} s each`,
     table(
       ['operation', 'ops/s', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
       phases.map((p) => {
