@@ -389,9 +389,13 @@ export class ObjectStore {
     options: WriteOptions & { subresource?: 'status' | 'finalize' } = {},
   ): Promise<WriteResult> {
     const key = objectStorageKey(info, namespace, name);
+    // A body that does not decode is refused here, once. commitUpdate prepares the object it is
+    // given in place, so an attempt after the first decodes the body afresh.
+    const decode = () => decodeBody(info, body, options.fieldValidation, { namespace, name });
+    let firstDecode: ReturnType<typeof decodeBody> | undefined = decode();
     return this.readModifyWrite(options, async (read) => {
-      // Decoded per attempt: commitUpdate prepares the object it is given in place.
-      const decoded = decodeBody(info, body, options.fieldValidation, { namespace, name });
+      const decoded = firstDecode ?? decode();
+      firstDecode = undefined;
       const requested = decoded.object.metadata.resourceVersion;
       const stored = await this.storage.get(key, read).catch((e) => storageToApiError(info, name, e));
       if (!stored) throw newNotFound(info, name);
