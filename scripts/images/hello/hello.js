@@ -156,6 +156,10 @@ const listener = expectProxyProtocol
     })
   : server;
 
+/** How long no new connection must come after SIGTERM before the listening socket closes. */
+const QUIET_BEFORE_CLOSE_MS = 300;
+let lastConnectionAt = 0;
+listener.on('connection', () => (lastConnectionAt = Date.now()));
 listener.listen(port, () => log('listening', { port, proxyProtocol: expectProxyProtocol }));
 
 const exitAfter = Number(process.env.EXIT_AFTER || 0);
@@ -178,13 +182,24 @@ function shutdown(signal) {
   shuttingDown = true;
   health.readiness = false;
   log('shutting down', { signal, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) });
-  // Stop accepting, so new connections are refused and a proxy retries them elsewhere, but let
-  // requests in flight finish (answers now carry "connection: close"). http.Server#close would
-  // also drop idle connections at once, among them ones accepted a moment ago whose request is
-  // not read yet, so the listening socket is closed as a plain net.Server, and idle keep-alive
-  // connections only after a short while.
-  net.Server.prototype.close.call(listener, () => process.exit(0));
-  setTimeout(() => server.closeIdleConnections?.(), 300).unref();
+  // Endpoints drop a terminating pod a moment after its SIGTERM, so proxies may still open new
+  // connections to it. Closing the listening socket then would reset the ones already queued in
+  // the kernel's backlog, after a proxy's connect succeeded, too late to retry elsewhere. So it
+  // is closed once no connection has come for a while; one that comes later is refused, and a
+  // proxy retries it. Requests in flight finish (answers now carry "connection: close").
+  // http.Server#close would also drop idle connections at once, among them ones accepted a
+  // moment ago whose request is not read yet, so the listening socket is closed as a plain
+  // net.Server, and idle keep-alive connections only after a short while.
+  const stopAccepting = () => {
+    const quietFor = Date.now() - lastConnectionAt;
+    if (quietFor < QUIET_BEFORE_CLOSE_MS) {
+      setTimeout(stopAccepting, QUIET_BEFORE_CLOSE_MS - quietFor);
+      return;
+    }
+    net.Server.prototype.close.call(listener, () => process.exit(0));
+    setTimeout(() => server.closeIdleConnections?.(), 300).unref();
+  };
+  stopAccepting();
   // Connections that do not close on their own must not hold the pod past its grace period.
   setTimeout(() => process.exit(0), 2000).unref();
 }
