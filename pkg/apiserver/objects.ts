@@ -366,9 +366,12 @@ export class ObjectStore {
     // a namespace this master already holds as active admits at once; a refusal is confirmed
     // from a linearizable read, since this master's copy may not yet have the namespace.
     const local = await read(false);
-    const stored = local && !decodeStored(local).metadata.deletionTimestamp ? local : await read(true);
-    if (!stored) throw newNotFound(namespaces, namespace);
-    const ns = decodeStored(stored);
+    let ns = local && decodeStored(local);
+    if (!ns || ns.metadata.deletionTimestamp) {
+      const stored = await read(true);
+      if (!stored) throw newNotFound(namespaces, namespace);
+      ns = decodeStored(stored);
+    }
     if (ns.metadata.deletionTimestamp) {
       throw newForbidden(
         info,

@@ -25,23 +25,16 @@ function ephemeralRange(): [number, number] {
   return [32_768, 60_999];
 }
 
-function bindable(port: number, host: string): Promise<boolean> {
+/** The port a server bound on `host` (`port` 0: any), closed again at once; undefined if it could not bind. */
+function bindOnce(port: number, host: string): Promise<number | undefined> {
   const server = net.createServer();
   return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, host, () => {
+      const bound = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(bound));
+    });
   });
-}
-
-async function anyPort(host: string): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A port free on `host` now, outside the ephemeral range where the OS's range allows it. */
@@ -50,8 +43,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   if (to < LOW || from >= HIGH) {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
-      if (await bindable(port, host)) return port;
+      if ((await bindOnce(port, host)) !== undefined) return port;
     }
   }
-  return anyPort(host);
+  const any = await bindOnce(0, host);
+  if (any === undefined) throw new Error(`no port can be bound on ${host}`);
+  return any;
 }

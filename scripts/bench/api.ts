@@ -71,12 +71,19 @@ interface Api {
   agent: http.Agent;
 }
 
-function call(api: Api, server: string, method: string, path: string, body?: unknown) {
+function call(
+  api: Api,
+  server: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+) {
   return request(api.agent, method, `${server}${path}`, {
     headers: {
       authorization: `Bearer ${api.token}`,
       accept: 'application/json',
-      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(body ? { 'content-type': contentType } : {}),
     },
     body: body ? JSON.stringify(body) : undefined,
     timeoutMs: 10_000,
@@ -142,19 +149,13 @@ async function throughput(api: Api, leader: string): Promise<string> {
   // Each patch sets a value of its own, so every one is a real write (none is a no-op).
   const patch = (server: (i: number) => string) => async (i: number) => {
     const name = created[(i * 7919) % created.length];
-    const res = await request(
-      api.agent,
+    const res = await call(
+      api,
+      server(i),
       'PATCH',
-      `${server(i)}/api/v1/namespaces/default/configmaps/${name}`,
-      {
-        headers: {
-          authorization: `Bearer ${api.token}`,
-          accept: 'application/json',
-          'content-type': 'application/merge-patch+json',
-        },
-        body: JSON.stringify({ data: { patched: `${now()}-${i}` } }),
-        timeoutMs: 10_000,
-      },
+      `/api/v1/namespaces/default/configmaps/${name}`,
+      { data: { patched: `${now()}-${i}` } },
+      'application/merge-patch+json',
     );
     return res.status === 200;
   };
