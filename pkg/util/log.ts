@@ -41,5 +41,12 @@ const root = winston.createLogger({
 
 /** A logger whose every line carries `component` (and any other fixed fields given). */
 export function logger(component: string, fields: Record<string, unknown> = {}): Logger {
-  return root.child({ component, ...fields });
+  const child = root.child({ component, ...fields });
+  // winston formats a line (timestamp, JSON) before its transport drops one below the level,
+  // so a disabled debug line on every request and Raft message cost 5 µs. The level is fixed
+  // at start, so a disabled level's method can do nothing at all.
+  for (const level of Object.keys(root.levels)) {
+    if (!root.isLevelEnabled(level)) (child as unknown as Record<string, unknown>)[level] = () => child;
+  }
+  return child;
 }
