@@ -121,7 +121,6 @@ export class Agent {
     await this.startServer();
     await this.options.runtime.ensureNetwork(this.options.network);
     await this.checkRuntime();
-    await this.registerNode();
     this.running.push(this.configMaps.run(signal), this.secrets.run(signal), this.services.run(signal));
     await Promise.all([
       this.configMaps.waitForSync(signal),
@@ -143,6 +142,9 @@ export class Agent {
     this.secrets.addHandlers({ update: (_o, s) => refresh(s), add: refresh });
     this.running.push(this.pods.run(signal));
     await this.pods.waitForSync(signal);
+    // Ready only once every cache is filled: a pod bound the moment the node turns Ready is
+    // seen at once by a watch, not by a list that has to scan every pod in the cluster.
+    await this.registerNode();
     await this.adoptAndClean();
     this.running.push(this.watchRuntimeEvents(signal));
     this.every(this.leaseRenewMs, () => this.renewLease());

@@ -426,7 +426,10 @@ export class PodWorker {
     const milli = (q: string | undefined) => (q ? Number(parseQuantity(q).milliValue()) : undefined);
     let id: string;
     try {
-      const terminationLog = await this.ctx.volumes.terminationLog(this.uid, spec.name, attempt);
+      // A hollow container never runs, so it has no termination message to leave.
+      const terminationLog = this.ctx.hollow
+        ? undefined
+        : await this.ctx.volumes.terminationLog(this.uid, spec.name, attempt);
       id = await this.ctx.runtime.createContainer(sandbox.id, {
         pod: { uid: this.uid, namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name! },
         name: spec.name,
