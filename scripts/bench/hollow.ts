@@ -326,7 +326,9 @@ async function main(): Promise<void> {
     ]);
     const requestDeltas = [...countsAfter.requests]
       .map(([key, n]) => [key, n - (countsBefore.requests.get(key) ?? 0)] as const)
-      .filter(([, n]) => n >= total / 10)
+      .filter(
+        ([key, n]) => n >= total / 10 || ((key.startsWith('list ') || key.startsWith('watch ')) && n > 0),
+      )
       .sort((a, b) => b[1] - a[1]);
     for (const [key, n] of requestDeltas)
       rows.push([`  API ${key}`, `${n} (${(n / total).toFixed(2)} per pod)`]);
