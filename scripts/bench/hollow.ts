@@ -57,7 +57,11 @@ function rssMiB(pid: number): number {
 function bosun(dir: string, args: string[]): string {
   return execFileSync(process.execPath, [BOSUN, ...args, '--dir', dir], {
     encoding: 'utf8',
-    env: { ...process.env, BOSUN_NODE_ARGS: PROFILE_ARGS.join(' ') },
+    // Node flags given to the bench (BOSUN_NODE_ARGS) reach the cluster's processes too.
+    env: {
+      ...process.env,
+      BOSUN_NODE_ARGS: [process.env.BOSUN_NODE_ARGS ?? '', ...PROFILE_ARGS].join(' ').trim(),
+    },
   });
 }
 
