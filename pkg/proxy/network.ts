@@ -8,6 +8,7 @@ import { execFile } from 'child_process';
 import { promisify } from 'util';
 import type Docker from 'dockerode';
 import { logger } from '../util/log';
+import { Serial } from '../util/serial';
 
 const run = promisify(execFile);
 const log = logger('proxy-addresses');
@@ -70,7 +71,7 @@ export function canManageAddresses(): boolean {
  */
 export class HostAddresses {
   private readonly held = new Set<string>();
-  private chain: Promise<void> = Promise.resolve();
+  private readonly serial = new Serial();
 
   constructor(readonly device: string) {}
 
@@ -82,15 +83,6 @@ export class HostAddresses {
     return [...this.held];
   }
 
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.chain.then(task);
-    this.chain = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-
   /** The /32 addresses now on the device. */
   async list(): Promise<string[]> {
     const { stdout } = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', this.device]);
@@ -98,7 +90,7 @@ export class HostAddresses {
   }
 
   add(ip: string): Promise<void> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (this.held.has(ip)) return;
       try {
         await run('ip', ['addr', 'add', `${ip}/32`, 'dev', this.device]);
@@ -112,7 +104,7 @@ export class HostAddresses {
   }
 
   remove(ip: string): Promise<void> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       this.held.delete(ip);
       try {
         await run('ip', ['addr', 'del', `${ip}/32`, 'dev', this.device]);
