@@ -7,6 +7,7 @@ import { Client } from '../client';
 import { ClusterDns, hostResolvers } from '../proxy/dns';
 import { proxyRegistry, serveMetrics } from '../proxy/metrics';
 import { canManageAddresses, ensureBridgeNetwork, HostAddresses } from '../proxy/network';
+import { KernelForwarder } from '../proxy/kernel';
 import { ServiceProxy } from '../proxy/service-proxy';
 import { logger } from '../util/log';
 import { CommandIO, dockerClient, UsageError } from './io';
@@ -64,6 +65,7 @@ async function runProxy(args: string[], io: CommandIO): Promise<number> {
       .map((a) => a.trim())
       .filter(Boolean),
     addresses: privileged ? new HostAddresses(bridge.device) : undefined,
+    kernel: privileged ? new KernelForwarder(bridge.device, bridge.subnet) : undefined,
   });
   await proxy.start();
   const dns = new ClusterDns({

@@ -12,6 +12,11 @@ import { BalancePolicy, Endpoint } from './balancer';
 export const LOAD_BALANCER_ANNOTATION = 'bosun.dev/load-balancer';
 /** `bosun.dev/proxy-protocol: v1|v2` sends a PROXY protocol header to the endpoints. */
 export const PROXY_PROTOCOL_ANNOTATION = 'bosun.dev/proxy-protocol';
+/**
+ * `bosun.dev/proxy-mode: kernel` forwards the Service's ClusterIP in the kernel (kernel.ts);
+ * its NodePorts and LoadBalancer address stay here.
+ */
+export const PROXY_MODE_ANNOTATION = 'bosun.dev/proxy-mode';
 /** Kubernetes' default ClientIP affinity timeout: 3 hours. */
 export const DEFAULT_AFFINITY_SECONDS = 10_800;
 
@@ -42,6 +47,8 @@ export interface ListenerContext {
    * undefined when this proxy cannot serve it (it is then reachable by NodePort only).
    */
   clusterIPAddress(clusterIP: string): string | undefined;
+  /** Whether kernel-mode Services' ClusterIPs are forwarded in the kernel (and not served here). */
+  kernelForwarding?: boolean;
 }
 
 /**
@@ -63,6 +70,23 @@ function annotationPolicy(service: Service): BalancePolicy {
   return service.metadata.annotations?.[LOAD_BALANCER_ANNOTATION] === 'least-connections'
     ? 'least-connections'
     : 'round-robin';
+}
+
+/** How long `sessionAffinity: ClientIP` keeps a client on its endpoint, in seconds (0: no affinity). */
+export function clientIPAffinitySeconds(service: Service): number {
+  const spec = service.spec;
+  return spec?.sessionAffinity === 'ClientIP'
+    ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS)
+    : 0;
+}
+
+/**
+ * Whether a Service's ClusterIP is forwarded in the kernel. One that asks for the PROXY
+ * protocol never is: only the user-space relay can write the header.
+ */
+export function kernelMode(service: Service): boolean {
+  const annotations = service.metadata.annotations ?? {};
+  return annotations[PROXY_MODE_ANNOTATION] === 'kernel' && !annotations[PROXY_PROTOCOL_ANNOTATION];
 }
 
 function annotationProxyProtocol(service: Service): 'v1' | 'v2' | undefined {
@@ -109,12 +133,10 @@ export function desiredBalancers(
     const namespace = service.metadata.namespace ?? 'default';
     const name = service.metadata.name ?? '';
     const endpoints = endpointsOf(namespace, name);
-    const clusterAddress = context.clusterIPAddress(clusterIP);
+    const clusterAddress =
+      context.kernelForwarding && kernelMode(service) ? undefined : context.clusterIPAddress(clusterIP);
     const lbAddress = type === 'LoadBalancer' ? loadBalancerAddress(clusterIP) : undefined;
-    const affinitySeconds =
-      spec.sessionAffinity === 'ClientIP'
-        ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS)
-        : 0;
+    const affinitySeconds = clientIPAffinitySeconds(service);
     for (const port of spec.ports ?? []) {
       if ((port.protocol ?? 'TCP') !== 'TCP') continue;
       const listen: ListenAddress[] = [];

@@ -7,9 +7,20 @@ import { AddressInfo } from 'net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { TcpBalancer } from './balancer';
 
+type PortLabels = { namespace: string; service: string; port: string };
+
+/** A Service port forwarded in the kernel: only its new connections are counted there. */
+export interface KernelPortStats {
+  labels: PortLabels;
+  opened: number;
+  endpoints: number;
+}
+
 export interface MetricsSource {
   /** Every balancer with its labels. */
-  balancers(): Array<{ labels: { namespace: string; service: string; port: string }; balancer: TcpBalancer }>;
+  balancers(): Array<{ labels: PortLabels; balancer: TcpBalancer }>;
+  /** Every kernel-forwarded Service port (none without kernel forwarding). */
+  kernelPorts?(): Promise<KernelPortStats[]>;
 }
 
 export function proxyRegistry(source: MetricsSource): Registry {
@@ -27,11 +38,17 @@ export function proxyRegistry(source: MetricsSource): Registry {
         for (const { labels, balancer } of source.balancers()) this.inc(labels, value(balancer));
       },
     });
-  counter(
-    'bosun_proxy_connections_opened_total',
-    'Connections accepted for a Service port.',
-    (b) => b.stats.opened,
-  );
+  new Counter({
+    name: 'bosun_proxy_connections_opened_total',
+    help: 'Connections accepted for a Service port (by the relay, or forwarded by the kernel).',
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { labels, balancer } of source.balancers()) this.inc(labels, balancer.stats.opened);
+      for (const port of (await source.kernelPorts?.()) ?? []) this.inc(port.labels, port.opened);
+    },
+  });
   counter(
     'bosun_proxy_connections_failed_total',
     'Connections closed because no ready endpoint took them.',
@@ -59,9 +76,10 @@ export function proxyRegistry(source: MetricsSource): Registry {
     help: 'Ready endpoints of a Service port.',
     labelNames,
     registers: [registry],
-    collect() {
+    async collect() {
       this.reset();
       for (const { labels, balancer } of source.balancers()) this.set(labels, balancer.endpointCount);
+      for (const port of (await source.kernelPorts?.()) ?? []) this.set(port.labels, port.endpoints);
     },
   });
   return registry;

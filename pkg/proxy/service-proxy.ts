@@ -16,6 +16,7 @@ import { Endpoints, objectKey, Service } from '../api';
 import { Client, Informer, WorkQueue } from '../client';
 import { logger } from '../util/log';
 import { TcpBalancer } from './balancer';
+import { KernelForwarder, kernelRoutes } from './kernel';
 import { HostAddresses } from './network';
 import {
   BalancerSpec,
@@ -24,7 +25,7 @@ import {
   ListenAddress,
   loadBalancerAddress,
 } from './listeners';
-import { MetricsSource } from './metrics';
+import { KernelPortStats, MetricsSource } from './metrics';
 
 export interface ServiceProxyOptions {
   client: Client;
@@ -32,6 +33,8 @@ export interface ServiceProxyOptions {
   nodeAddresses: string[];
   /** Where ClusterIPs are added as host addresses; absent: ClusterIPs are not served. */
   addresses?: HostAddresses;
+  /** Forwards the ClusterIPs of Services in kernel mode (needs `addresses`'s privileges). */
+  kernel?: KernelForwarder;
   /** Write LoadBalancer Services' ingress (one proxy per cluster should). Default true. */
   writeStatus?: boolean;
   drainTimeoutMs?: number;
@@ -130,6 +133,7 @@ export class ServiceProxy implements MetricsSource {
     await Promise.allSettled(this.loops);
     await Promise.all([...this.running.values()].map((r) => r.balancer.close()));
     this.running.clear();
+    await this.options.kernel?.remove();
     await this.options.addresses?.removeAll();
   }
 
@@ -137,6 +141,17 @@ export class ServiceProxy implements MetricsSource {
     return [...this.running.values()].map(({ spec, balancer }) => ({
       labels: { namespace: spec.namespace, service: spec.service, port: spec.port },
       balancer,
+    }));
+  }
+
+  async kernelPorts(): Promise<KernelPortStats[]> {
+    const kernel = this.options.kernel;
+    if (!kernel) return [];
+    const opened = await kernel.opened();
+    return kernel.current.map((route) => ({
+      labels: { namespace: route.namespace, service: route.service, port: route.port },
+      opened: opened.get(route.key) ?? 0,
+      endpoints: route.endpoints.length,
     }));
   }
 
@@ -171,6 +186,7 @@ export class ServiceProxy implements MetricsSource {
       {
         nodeAddresses: this.options.nodeAddresses,
         clusterIPAddress: (ip) => (addresses?.has(ip) ? ip : undefined),
+        kernelForwarding: this.options.kernel !== undefined,
       },
     );
     const current = new Map([...this.running].map(([key, r]) => [key, r.spec]));
@@ -207,6 +223,17 @@ export class ServiceProxy implements MetricsSource {
       const kept = running.spec.listen.filter((a) => !change.unlisten.some((u) => sameAddress(a, u)));
       running.spec = { ...change.spec, listen: kept };
       await this.listen(running, change.listen);
+    }
+    if (this.options.kernel) {
+      const routes = kernelRoutes(this.services.list(), (namespace, name) =>
+        this.endpoints.get(`${namespace}/${name}`),
+      );
+      // A failed write is tried again on the next reconcile (the resync at the latest): the
+      // forwarder only records what it wrote.
+      await this.options.kernel.apply(routes).then(
+        () => this.reported.delete('kernel'),
+        (error) => this.reportOnce('kernel', error),
+      );
     }
     if (addresses) {
       for (const ip of addresses.addresses) if (!wanted.has(ip)) await addresses.remove(ip);

@@ -24,6 +24,7 @@ import { get, podOf, request } from '../support/http';
 import { BosunProcess, spawnBosun } from '../support/process';
 import { waitFor } from '../support/wait';
 import { freePort } from '../../pkg/util/ports';
+import { chainNames, KernelForwarder } from '../../pkg/proxy/kernel';
 
 jest.setTimeout(300_000);
 
@@ -133,6 +134,8 @@ afterAll(async () => {
   await endpointsLoop;
   await Promise.all(agents.map((a) => a.stop()));
   await proxy?.stop();
+  // The proxy removes its nat chains when it stops; this covers a proxy that died instead.
+  if (device) await new KernelForwarder(device, '').remove();
   client?.close();
   await api?.close();
   await removeTestResources(runId);
@@ -311,6 +314,70 @@ function hostAddresses(): string[] {
   return [...out.matchAll(/inet (\S+)\/32/g)].map((m) => m[1]);
 }
 
+/**
+ * Turns one of a Service's 3 pods unready and checks that new connections to the ClusterIP
+ * stop reaching it within a second of the Endpoints change; then ready again, and that they
+ * come back as fast.
+ */
+async function expectReadinessFollowed(service: string, victim: Pod): Promise<void> {
+  const ip = (await client.resource('Service').get('default', service)).spec!.clusterIP!;
+  const name = victim.metadata.name!;
+  await get(victim.status!.podIP!, 8080, '/control/readiness/fail');
+  // The agent's probe (1 s period) marks the pod unready; this test's Endpoints loop then
+  // moves it to notReadyAddresses, as the Endpoints controller does.
+  await waitFor(
+    `${service} Endpoints without the unready pod`,
+    async () => (await readyEndpointIPs(service)).length === 2,
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  const removedAt = Date.now();
+  await waitFor(
+    'new connections to stop reaching the unready pod',
+    async () => (await shares(ip, 80, 6))[name] === undefined,
+    { timeoutMs: 3000, intervalMs: 0 },
+  );
+  // Within a second of the Endpoints change (plus the six requests' own time).
+  expect(Date.now() - removedAt).toBeLessThan(1500);
+  const counts = await shares(ip, 80, 60);
+  expect(counts[name]).toBeUndefined();
+  expect(Object.keys(counts).length).toBe(2);
+
+  await get(victim.status!.podIP!, 8080, '/control/readiness/ok');
+  await waitFor(
+    `${service} Endpoints with 3 pods again`,
+    async () => (await readyEndpointIPs(service)).length === 3,
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  const back = Date.now();
+  await waitFor(
+    'the pod to get connections again',
+    async () => (await shares(ip, 80, 6))[name] !== undefined,
+    {
+      timeoutMs: 3000,
+      intervalMs: 0,
+    },
+  );
+  expect(Date.now() - back).toBeLessThan(1500);
+}
+
+/** The nat chains of this run's proxy. */
+function natChains(): string[] {
+  const out = execFileSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
+  const prefix = chainNames(device).prefix;
+  return [...out.matchAll(/^-N (\S+)/gm)].map((m) => m[1]).filter((c) => c.startsWith(prefix));
+}
+
+const openedOf = (text: string, service: string) =>
+  Number(
+    new RegExp(
+      `bosun_proxy_connections_opened_total\\{namespace="default",service="${service}",port="http"\\} (\\d+)`,
+    ).exec(text)?.[1] ?? 0,
+  );
+
 describe('Services', () => {
   beforeAll(async () => {
     hello = await createService({
@@ -354,48 +421,7 @@ describe('Services', () => {
   });
 
   it('stops sending new connections to a pod that turns unready within a second, and resumes when it is ready', async () => {
-    const ip = hello.spec!.clusterIP!;
-    const victim = helloPods[1];
-    await get(victim.status!.podIP!, 8080, '/control/readiness/fail');
-    // The agent's probe (1 s period) marks the pod unready; this test's Endpoints loop then
-    // moves it to notReadyAddresses, as the Endpoints controller does.
-    await waitFor(
-      'hello Endpoints without the unready pod',
-      async () => (await readyEndpointIPs('hello')).length === 2,
-      {
-        timeoutMs: 15_000,
-      },
-    );
-    const removedAt = Date.now();
-    await waitFor(
-      'new connections to stop reaching the unready pod',
-      async () => {
-        const counts = await shares(ip, 80, 6);
-        return counts[victim.metadata.name!] === undefined;
-      },
-      { timeoutMs: 3000, intervalMs: 0 },
-    );
-    // Within a second of the Endpoints change (plus the six requests' own time).
-    expect(Date.now() - removedAt).toBeLessThan(1500);
-    const counts = await shares(ip, 80, 60);
-    expect(counts[victim.metadata.name!]).toBeUndefined();
-    expect(Object.keys(counts).length).toBe(2);
-
-    await get(victim.status!.podIP!, 8080, '/control/readiness/ok');
-    await waitFor(
-      'hello Endpoints with 3 pods again',
-      async () => (await readyEndpointIPs('hello')).length === 3,
-      {
-        timeoutMs: 15_000,
-      },
-    );
-    const back = Date.now();
-    await waitFor(
-      'the pod to get connections again',
-      async () => (await shares(ip, 80, 6))[victim.metadata.name!] !== undefined,
-      { timeoutMs: 3000, intervalMs: 0 },
-    );
-    expect(Date.now() - back).toBeLessThan(1500);
+    await expectReadinessFollowed('hello', helloPods[1]);
   });
 
   it('lets a pod resolve another Service by its short name and call it at its own port, and gives it the Service variables', async () => {
@@ -523,6 +549,79 @@ describe('Services', () => {
     expect(text).toMatch(/bosun_proxy_endpoints\{namespace="default",service="hello",port="http"\} 3/);
   });
 
+  it('forwards a kernel-mode ClusterIP with nat rules: spread over the 3 pods, reached from a pod by name, counted in /metrics, never relayed', async () => {
+    const fast = await createService({
+      metadata: { name: 'fast', namespace: 'default', annotations: { 'bosun.dev/proxy-mode': 'kernel' } },
+      spec: { selector: { app: 'hello' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    });
+    const ip = fast.spec!.clusterIP!;
+    await waitFor('fast Endpoints', async () => (await readyEndpointIPs('fast')).length === 3, {
+      timeoutMs: 10_000,
+    });
+    await waitFor(
+      'a DNAT rule per pod',
+      () =>
+        natChains().length === 2 + 1 + 3 &&
+        execFileSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).includes(
+          '--comment "default/fast:http"',
+        ),
+      { timeoutMs: 5000 },
+    );
+    const counts = await shares(ip, 80, 300);
+    expect(Object.keys(counts).sort()).toEqual(helloNames);
+    // Random choice with odds of 1/3 each: 100 expected, 60 is five standard deviations off.
+    for (const name of helloNames) expect(counts[name]).toBeGreaterThanOrEqual(60);
+    const text = await metrics();
+    expect(openedOf(text, 'fast')).toBeGreaterThanOrEqual(300);
+    expect(text).toMatch(/bosun_proxy_endpoints\{namespace="default",service="fast",port="http"\} 3/);
+    // No byte went through the relay: it has no balancer for this Service at all.
+    expect(text).not.toMatch(/bosun_proxy_bytes_out_total\{namespace="default",service="fast"/);
+
+    // A pod calling it by name: its connection lands on a pod of the same bridge, and is
+    // masqueraded so that the answer comes back through the host's conntrack entry.
+    await client.resource('Pod').create(
+      helloPod('front-fast', nodes[0].name, { UPSTREAM_URL: 'http://fast/' }, {
+        app: 'front-fast',
+      } as never),
+    );
+    const front = await readyPod('front-fast');
+    // (The app keeps its upstream connection alive, so all its calls meet one pod.)
+    for (let i = 0; i < 5; i++)
+      expect(await get(front.status!.podIP!, 8080, '/')).toMatch(/\| upstream: hello from hello-\d /);
+    await client.resource('Pod').delete('default', 'front-fast');
+  });
+
+  it('takes a pod that turns unready out of the kernel rules within a second, and puts it back when ready', async () => {
+    await expectReadinessFollowed('fast', helloPods[2]);
+  });
+
+  it('keeps a client on one pod in kernel mode with sessionAffinity: ClientIP', async () => {
+    const sticky = await createService({
+      metadata: {
+        name: 'sticky-kernel',
+        namespace: 'default',
+        annotations: { 'bosun.dev/proxy-mode': 'kernel' },
+      },
+      spec: {
+        selector: { app: 'hello' },
+        sessionAffinity: 'ClientIP',
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      },
+    });
+    await waitFor(
+      'sticky-kernel Endpoints',
+      async () => (await readyEndpointIPs('sticky-kernel')).length === 3,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const ip = sticky.spec!.clusterIP!;
+    await waitFor('sticky-kernel answering', () => get(ip, 80), { timeoutMs: 5000 });
+    // Random choice would put 30 connections on one pod once in 10^14 runs.
+    expect(Object.keys(await shares(ip, 80, 30))).toHaveLength(1);
+    await client.resource('Service').delete('default', 'sticky-kernel');
+  });
+
   it('keeps each client address on one pod with sessionAffinity: ClientIP, and spreads new clients', async () => {
     const sticky = await createService({
       metadata: { name: 'sticky', namespace: 'default' },
@@ -613,11 +712,16 @@ describe('Services', () => {
     expect(await readyEndpointIPs('hello')).toEqual([helloPods[0].status!.podIP]);
   });
 
-  it('removes every ClusterIP from the host when the proxy stops, and adds them back when it starts', async () => {
+  it('removes every ClusterIP and nat rule from the host when the proxy stops, and adds them back when it starts', async () => {
     const before = hostAddresses();
     expect(before).toContain(hello.spec!.clusterIP);
+    expect(natChains().length).toBeGreaterThan(0);
     await proxy.stop();
     expect(hostAddresses()).toEqual([]);
+    expect(natChains()).toEqual([]);
+    expect(execFileSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' })).not.toContain(
+      chainNames(device).prefix,
+    );
     proxy = startProxy();
     await waitFor('the ClusterIPs back', () => hostAddresses().includes(hello.spec!.clusterIP!), {
       timeoutMs: 20_000,
@@ -627,6 +731,10 @@ describe('Services', () => {
         await waitFor('hello answering again', () => get(hello.spec!.clusterIP!, 80), { timeoutMs: 10_000 }),
       ),
     ).toBe('hello-1');
+    const fast = (await client.resource('Service').get('default', 'fast')).spec!.clusterIP!;
+    expect(podOf(await waitFor('fast answering again', () => get(fast, 80), { timeoutMs: 10_000 }))).toBe(
+      'hello-1',
+    );
     // Deleting a Service takes its address away.
     const other = (await client.resource('Service').get('default', 'other')).spec!.clusterIP!;
     expect(hostAddresses()).toContain(other);
