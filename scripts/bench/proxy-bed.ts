@@ -35,17 +35,18 @@ export async function helloService(
   client: Client,
   ips: string[],
   extra: EndpointSubset[] = [],
+  { name = 'hello', annotations }: { name?: string; annotations?: Record<string, string> } = {},
 ): Promise<Service> {
   const service = await client.resource('Service').create({
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'hello', namespace: 'default' },
+    metadata: { name, namespace: 'default', annotations },
     spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
   });
   await client.resource('Endpoints').create({
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name: 'hello', namespace: 'default' },
+    metadata: { name, namespace: 'default' },
     subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080 }] }, ...extra],
   });
   return service;

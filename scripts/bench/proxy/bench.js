@@ -1,8 +1,10 @@
 // The service proxy benchmark (run through run.sh): 3 hello containers on a Docker network of
 // their own; wrk against (a) one container directly, (b) HAProxy in TCP mode over the 3, (c) a
-// bosun Service's ClusterIP served by a real `bosun proxy` process over the same 3. Keep-alive
-// (64 connections) and a new connection per request; CPU time of each proxy process from
-// /proc/<pid>/stat; then a CPU profile of the bosun proxy under keep-alive load.
+// bosun Service's ClusterIP served by a real `bosun proxy` process over the same 3, and (d) a
+// second Service over them in kernel mode (`bosun.dev/proxy-mode: kernel`: nat rules written by
+// that proxy). Keep-alive (64 connections) and a new connection per request; CPU time of each
+// proxy process from /proc/<pid>/stat and of the whole machine from /proc/stat; then CPU profiles
+// of the bosun proxy under both loads.
 /* global fetch, AbortSignal, setTimeout */
 'use strict';
 
@@ -32,10 +34,23 @@ const docker = new Docker();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bosun-bench-proxy-'));
 const HZ = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 1/100 s on Linux
 
+/** User and system CPU seconds of a process so far (/proc/<pid>/stat utime, stime). */
 function cpuSeconds(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / HZ; // utime + stime
+  return { user: Number(fields[11]) / HZ, system: Number(fields[12]) / HZ };
+}
+
+/** The machine's CPU time so far by kind, in clock ticks (/proc/stat's first line). */
+function machineTicks() {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { user: user + nice, system, idle: idle + iowait, softirq: irq + softirq, steal };
 }
 
 function threadCount(pid) {
@@ -65,12 +80,74 @@ function wrk(url, seconds, extra = []) {
 
 const progress = (line) => process.stderr.write(`bench: ${line}\n`);
 
-function measure(name, url, pid, seconds, extra) {
-  progress(`${name}: ${url}${extra ? ' (connection: close)' : ''}`);
-  const before = pid ? cpuSeconds(pid) : 0;
+async function measure(name, url, pid, seconds, extra) {
+  const timeWait = extra ? await settleTimeWait() : timeWaitCount();
+  progress(`${name}: ${url}${extra ? ` (connection: close, ${timeWait} in TIME_WAIT)` : ''}`);
+  const before = pid ? cpuSeconds(pid) : undefined;
+  const machineBefore = machineTicks();
   const result = wrk(url, seconds, extra);
-  const cpu = pid ? cpuSeconds(pid) - before : NaN;
-  return { name, ...result, cpuMsPer1000: pid ? (cpu * 1000 * 1000) / result.requests : NaN };
+  const after = pid ? cpuSeconds(pid) : undefined;
+  const machineAfter = machineTicks();
+  const machine = Object.fromEntries(
+    Object.keys(machineBefore).map((k) => [k, machineAfter[k] - machineBefore[k]]),
+  );
+  const per1000 = (seconds) => (seconds * 1000 * 1000) / result.requests;
+  return {
+    name,
+    ...result,
+    timeWait,
+    machine,
+    cpuMsPer1000: after ? per1000(after.user + after.system - before.user - before.system) : NaN,
+    systemShare: after
+      ? (after.system - before.system) / (after.user + after.system - before.user - before.system)
+      : NaN,
+  };
+}
+
+/** TCP sockets in TIME_WAIT in this network namespace (/proc/net/sockstat). */
+function timeWaitCount() {
+  return Number(/TCP:.*\btw (\d+)/.exec(fs.readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? 0);
+}
+
+const TW_REUSE = '/proc/sys/net/ipv4/tcp_tw_reuse';
+let twReuseBefore;
+
+/**
+ * For the connection-per-request runs, lets wrk reuse its own ports in TIME_WAIT
+ * (tcp_tw_reuse=1, as load generators are usually run; the default 2 allows it on loopback
+ * only). A client that closes first keeps each port in TIME_WAIT for 60 s, and at 2,500
+ * connections a second, nearly every connect(2) then searched the whole port range: up to half
+ * the machine's CPU went to wrk's port search, not to the paths measured. Whether wrk closes
+ * first depends on the path (HAProxy forwards a response and its FIN together; a pod, and so
+ * the kernel-forwarded path, sends the FIN a moment after), which made that cost differ between
+ * rows. `--keep-tw-reuse` leaves the setting alone and waits for TIME_WAIT to drain instead.
+ */
+function reuseTimeWait() {
+  if (args.includes('--keep-tw-reuse')) return;
+  twReuseBefore = fs.readFileSync(TW_REUSE, 'utf8').trim();
+  fs.writeFileSync(TW_REUSE, '1');
+}
+
+function restoreTimeWait() {
+  if (twReuseBefore === undefined) return;
+  fs.writeFileSync(TW_REUSE, twReuseBefore);
+  twReuseBefore = undefined;
+}
+
+const reusingTimeWait = () => twReuseBefore !== undefined;
+
+/**
+ * Waits (at most a little over TIME_WAIT's 60 s) until the previous phase's closed connections
+ * have left TIME_WAIT. Tens of thousands of them to the same pod make every connect(2) to it
+ * search for a free source port, and that cost fell on whichever path ran next: HAProxy's
+ * connects after the direct phase cost 1 ms each, bosun's after both half as much.
+ */
+async function settleTimeWait(limit = 500, timeoutMs = 75_000) {
+  if (reusingTimeWait()) return timeWaitCount();
+  const deadline = Date.now() + timeoutMs;
+  while (timeWaitCount() > limit && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  return timeWaitCount();
 }
 
 async function waitHttp(url, timeoutMs = 20_000) {
@@ -99,6 +176,7 @@ let cleaning;
 function cleanup(children) {
   cleaning ??= (async () => {
     progress('cleaning up');
+    restoreTimeWait();
     await Promise.all(children.map(stopped));
     const filters = JSON.stringify({ label: [`bosun.bench=${runId}`] });
     for (const c of await docker.listContainers({ all: true, filters }))
@@ -167,34 +245,6 @@ async function main() {
     const ips = await helloContainers(docker, `bosun-bench-${runId}`, LABEL);
     for (const ip of ips) await waitHttp(`http://${ip}:8080/healthz`);
 
-    // HAProxy in TCP mode over the 3.
-    const haproxyPort = 20000 + Math.floor(Math.random() * 10000);
-    const cfg = path.join(work, 'haproxy.cfg');
-    fs.writeFileSync(
-      cfg,
-      [
-        'global',
-        '  maxconn 4096',
-        'defaults',
-        '  mode tcp',
-        '  timeout connect 3s',
-        '  timeout client 60s',
-        '  timeout server 60s',
-        `frontend bench`,
-        `  bind 127.0.0.1:${haproxyPort}`,
-        '  default_backend hello',
-        'backend hello',
-        '  balance roundrobin',
-        ...ips.map((ip, i) => `  server hello${i + 1} ${ip}:8080`),
-        '',
-      ].join('\n'),
-    );
-    const haproxy = spawn('haproxy', ['-db', '-f', cfg], {
-      stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'haproxy.log'), 'a')],
-    });
-    children.push(haproxy);
-    await waitHttp(`http://127.0.0.1:${haproxyPort}/healthz`);
-
     // bosun: an apiserver with the Service and its Endpoints, and a real `bosun proxy`.
     const api = await startLocalApiServer([
       { token: `proxy-${runId}`, identity: { user: 'system:bosun-proxy', role: 'proxy' } },
@@ -228,26 +278,69 @@ async function main() {
       children.push(child);
       return child;
     };
+    // The same 3 pods behind a Service whose ClusterIP is forwarded by the kernel (nat rules
+    // the proxy writes; no byte passes through it).
+    const kernelService = await helloService(client, ips, [], {
+      name: 'hello-kernel',
+      annotations: { 'bosun.dev/proxy-mode': 'kernel' },
+    });
     const clusterIP = service.spec.clusterIP;
     let proxy = startProxy([]);
     await waitHttp(`http://${clusterIP}/healthz`);
+    await waitHttp(`http://${kernelService.spec.clusterIP}/healthz`);
+
+    // HAProxy in TCP mode over the 3, on the ClusterIP's address (another port), so that wrk
+    // reaches both proxies the same way (the kernel treats loopback specially, e.g. tcp_tw_reuse=2).
+    const haproxyPort = 20000 + Math.floor(Math.random() * 10000);
+    const cfg = path.join(work, 'haproxy.cfg');
+    fs.writeFileSync(
+      cfg,
+      [
+        'global',
+        '  maxconn 4096',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 3s',
+        '  timeout client 60s',
+        '  timeout server 60s',
+        `frontend bench`,
+        `  bind ${clusterIP}:${haproxyPort}`,
+        '  default_backend hello',
+        'backend hello',
+        '  balance roundrobin',
+        ...ips.map((ip, i) => `  server hello${i + 1} ${ip}:8080`),
+        '',
+      ].join('\n'),
+    );
+    const haproxy = spawn('haproxy', ['-db', '-f', cfg], {
+      stdio: ['ignore', 'ignore', fs.openSync(path.join(work, 'haproxy.log'), 'a')],
+    });
+    children.push(haproxy);
+    await waitHttp(`http://${clusterIP}:${haproxyPort}/healthz`);
 
     const direct = `http://${ips[0]}:8080/`;
-    const viaHaproxy = `http://127.0.0.1:${haproxyPort}/`;
+    const viaHaproxy = `http://${clusterIP}:${haproxyPort}/`;
     const viaBosun = `http://${clusterIP}/`;
+    const viaKernel = `http://${kernelService.spec.clusterIP}/`;
     // Warm up each path (JIT, connection pools).
-    for (const url of [direct, viaHaproxy, viaBosun]) wrk(url, 2);
+    for (const url of [direct, viaHaproxy, viaBosun, viaKernel]) wrk(url, 2);
 
     const keepAlive = [
-      measure('direct (one pod)', direct, 0, DURATION),
-      measure('HAProxy 2.6 (tcp)', viaHaproxy, haproxy.pid, DURATION),
-      measure('bosun proxy', viaBosun, proxy.pid, DURATION),
+      await measure('direct (one pod)', direct, 0, DURATION),
+      await measure('HAProxy 2.6 (tcp)', viaHaproxy, haproxy.pid, DURATION),
+      await measure('bosun proxy', viaBosun, proxy.pid, DURATION),
+      await measure('bosun, kernel mode', viaKernel, proxy.pid, DURATION),
     ];
     const close = ['-H', 'Connection: close'];
+    reuseTimeWait();
+    const twReuseNote = reusingTimeWait()
+      ? `tcp_tw_reuse=1 (was ${twReuseBefore})`
+      : `tcp_tw_reuse=${fs.readFileSync(TW_REUSE, 'utf8').trim()}, TIME_WAIT drained before each`;
     const perConnection = [
-      measure('direct (one pod)', direct, 0, CLOSE_DURATION, close),
-      measure('HAProxy 2.6 (tcp)', viaHaproxy, haproxy.pid, CLOSE_DURATION, close),
-      measure('bosun proxy', viaBosun, proxy.pid, CLOSE_DURATION, close),
+      await measure('direct (one pod)', direct, 0, CLOSE_DURATION, close),
+      await measure('HAProxy 2.6 (tcp)', viaHaproxy, haproxy.pid, CLOSE_DURATION, close),
+      await measure('bosun proxy', viaBosun, proxy.pid, CLOSE_DURATION, close),
+      await measure('bosun, kernel mode', viaKernel, proxy.pid, CLOSE_DURATION, close),
     ];
     const threads = { haproxy: threadCount(haproxy.pid), bosun: threadCount(proxy.pid) };
 
@@ -263,6 +356,7 @@ async function main() {
       const spawned = Date.now();
       proxy = startProxy(['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
       await waitHttp(`http://${clusterIP}/healthz`);
+      if (extra.length > 0) await settleTimeWait();
       const skipMs = Date.now() - spawned;
       wrk(viaBosun, PROFILE_DURATION, extra);
       await stopped(proxy);
@@ -274,18 +368,30 @@ async function main() {
 
     const table = (rows) => {
       const lines = [
-        '| path | requests/s | p50 ms | p99 ms | proxy CPU ms / 1,000 req | socket errors |',
-        '| --- | ---: | ---: | ---: | ---: | --- |',
+        '| path | requests/s | p50 ms | p99 ms | proxy CPU ms / 1,000 req | of it in the kernel | TIME_WAIT at start | socket errors |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
       ];
       for (const r of rows)
         lines.push(
-          `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpuMsPer1000) ? '-' : r.cpuMsPer1000.toFixed(1)} | ${r.errors}${r.non2xx ? `, ${r.non2xx} non-2xx` : ''} |`,
+          `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${Number.isNaN(r.cpuMsPer1000) ? '-' : r.cpuMsPer1000.toFixed(1)} | ${Number.isNaN(r.systemShare) ? '-' : `${(100 * r.systemShare).toFixed(0)} %`} | ${r.timeWait} | ${r.errors}${r.non2xx ? `, ${r.non2xx} non-2xx` : ''} |`,
         );
-      const [d, h, b] = rows;
+      const [d, h, b, k] = rows;
+      const ratios = (name, x) =>
+        `${name}/HAProxy: requests/s ${(x.rps / h.rps).toFixed(2)}, p99 ${(x.p99 / h.p99).toFixed(2)}x, CPU/request ${(x.cpuMsPer1000 / h.cpuMsPer1000).toFixed(2)}x; ${name}/direct: requests/s ${(x.rps / d.rps).toFixed(2)}, p99 ${(x.p99 / d.p99).toFixed(2)}x`;
+      lines.push('', ratios('bosun', b), ratios('kernel mode', k));
+      // The whole machine's time per request shows cost that moved to other processes
+      // (wrk, the pods) or into softirq, which no one process is charged for.
+      lines.push('', 'The whole machine during each run, CPU ms per 1,000 requests (all cores):', '');
       lines.push(
-        '',
-        `bosun/HAProxy: requests/s ${(b.rps / h.rps).toFixed(2)}, p99 ${(b.p99 / h.p99).toFixed(2)}x, CPU/request ${(b.cpuMsPer1000 / h.cpuMsPer1000).toFixed(2)}x; bosun/direct: requests/s ${(b.rps / d.rps).toFixed(2)}, p99 ${(b.p99 / d.p99).toFixed(2)}x`,
+        '| path | user | system | softirq | steal | idle |',
+        '| --- | ---: | ---: | ---: | ---: | ---: |',
       );
+      for (const r of rows) {
+        const ms = (ticks) => ((ticks * 1000 * 1000) / HZ / r.requests).toFixed(0);
+        lines.push(
+          `| ${r.name} | ${ms(r.machine.user)} | ${ms(r.machine.system)} | ${ms(r.machine.softirq)} | ${ms(r.machine.steal)} | ${ms(r.machine.idle)} |`,
+        );
+      }
       return lines.join('\n');
     };
     const report = [
@@ -295,7 +401,7 @@ async function main() {
       '',
       table(keepAlive),
       '',
-      `New connection per request (\`-H 'Connection: close'\`), ${CLOSE_DURATION} s each:`,
+      `New connection per request (\`-H 'Connection: close'\`), ${CLOSE_DURATION} s each, ${twReuseNote}:`,
       '',
       table(perConnection),
       '',
