@@ -166,6 +166,9 @@ export function natRules(
   ].join('\n');
 }
 
+/** What `apply` last wrote when it removed everything (no route). */
+const NOTHING = 'nothing';
+
 /** The jumps from the built-in nat chains into this proxy's chains. */
 function jumps(device: string): Array<{ chain: string; rule: string[] }> {
   const names = chainNames(device);
@@ -228,9 +231,19 @@ export class KernelForwarder {
       .filter((c) => c.startsWith(this.names.prefix));
   }
 
-  /** Writes the rules for `routes` (creating the chains and their jumps the first time). */
+  /**
+   * Writes the rules for `routes`, creating the chains and their jumps the first time. With no
+   * route at all, the table holds nothing of this proxy's, not even the jumps: a cluster that
+   * never asks for kernel mode leaves iptables as it found it (after removing what a crashed
+   * run of this proxy left, on the first call).
+   */
   apply(routes: KernelRoute[]): Promise<void> {
     return this.serial.run(async () => {
+      if (routes.length === 0) {
+        if (this.applied !== NOTHING) await this.clear();
+        this.applied = NOTHING;
+        return;
+      }
       const input = natRules(this.device, this.podSubnet, routes);
       if (input === this.applied) return;
       await this.carryCounters();
@@ -249,7 +262,7 @@ export class KernelForwarder {
   }
 
   private async readCounters(): Promise<Map<string, number>> {
-    if (!this.applied) return new Map();
+    if (!this.applied || this.applied === NOTHING) return new Map();
     const { stdout } = await run('iptables', ['-w', '-t', 'nat', '-S', this.names.services, '-v']);
     return countersByComment(stdout);
   }
@@ -276,25 +289,30 @@ export class KernelForwarder {
   /** Removes the jumps and every chain of this proxy, its own or left by an earlier run. */
   remove(): Promise<void> {
     return this.serial.run(async () => {
-      for (const jump of jumps(this.device)) {
-        // Once per copy: a proxy killed between its check and its insert may have left two.
-        while (
-          await run('iptables', ['-w', '-t', 'nat', '-D', jump.chain, ...jump.rule]).then(
-            () => true,
-            () => false,
-          )
-        );
-      }
-      const chains = await this.ownChains().catch(() => []);
-      if (chains.length > 0)
-        await restore(
-          ['*nat', ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join(
-            '\n',
-          ),
-        );
+      await this.clear();
       this.applied = '';
-      this.routes = [];
       this.carried.clear();
     });
+  }
+
+  private async clear(): Promise<void> {
+    await this.carryCounters();
+    for (const jump of jumps(this.device)) {
+      // Once per copy: a proxy killed between its check and its insert may have left two.
+      while (
+        await run('iptables', ['-w', '-t', 'nat', '-D', jump.chain, ...jump.rule]).then(
+          () => true,
+          () => false,
+        )
+      );
+    }
+    const chains = await this.ownChains().catch(() => []);
+    if (chains.length > 0)
+      await restore(
+        ['*nat', ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT', ''].join(
+          '\n',
+        ),
+      );
+    this.routes = [];
   }
 }

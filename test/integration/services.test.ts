@@ -408,6 +408,8 @@ describe('Services', () => {
     const counts = await shares(ip, 80, 300);
     expect(Object.keys(counts).sort()).toEqual(helloNames);
     for (const name of helloNames) expect(counts[name]).toBeGreaterThanOrEqual(80);
+    // No Service asks for kernel mode yet: the proxy has written nothing to iptables.
+    expect(natChains()).toEqual([]);
   });
 
   it('spreads requests through the NodePort on each node address likewise', async () => {
