@@ -8,7 +8,8 @@ import { closeSync, openSync, promises as fs, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseArgs } from 'util';
 import { Client } from '../client';
-import { canManageAddresses, ensureBridgeNetwork } from '../proxy/network';
+import { KernelForwarder } from '../proxy/kernel';
+import { bridgeDevice, canManageAddresses, ensureBridgeNetwork } from '../proxy/network';
 import { ensureSelfSignedCertificate } from '../util/tls';
 import { bosunExecutable } from '../util/version';
 import {
@@ -564,6 +565,10 @@ async function removeClusterContainers(clusterId: string, purge: boolean): Promi
     ),
   );
   const networks = await docker.listNetworks({ filters });
+  // Kernel-mode Services' nat rules: the proxy removes them on SIGTERM, but not when it was
+  // killed, and nothing would start again on this bridge to replace them.
+  if (canManageAddresses())
+    for (const n of networks) await new KernelForwarder(bridgeDevice(n), '').remove().catch(() => undefined);
   await Promise.all(
     networks.map((n) =>
       docker

@@ -22,13 +22,18 @@ export interface BridgeNetwork {
   gateway: string;
 }
 
+/** The Linux bridge device of a Docker bridge network. */
+export function bridgeDevice(info: Pick<Docker.NetworkInspectInfo, 'Id' | 'Options'>): string {
+  // Docker names a user-defined bridge br-<first 12 hex of the id> unless told otherwise.
+  return info.Options?.['com.docker.network.bridge.name'] ?? `br-${info.Id.slice(0, 12)}`;
+}
+
 function describe(info: Docker.NetworkInspectInfo): BridgeNetwork {
   const config = info.IPAM?.Config?.[0];
   return {
     name: info.Name,
     id: info.Id,
-    // Docker names a user-defined bridge br-<first 12 hex of the id> unless told otherwise.
-    device: info.Options?.['com.docker.network.bridge.name'] ?? `br-${info.Id.slice(0, 12)}`,
+    device: bridgeDevice(info),
     subnet: config?.Subnet ?? '',
     gateway: config?.Gateway ?? '',
   };

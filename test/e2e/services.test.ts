@@ -11,8 +11,12 @@
  * so nothing answers at the old endpoints' addresses and only the proxy's retry on another
  * endpoint keeps requests from failing until the Endpoints change.
  *
+ * The last test turns hello to kernel mode, kills the proxy (the kernel keeps forwarding) and
+ * brings the cluster down, which must take the nat rules away too.
+ *
  * The node timings are shortened (grace 4 s, eviction 6 s) so the suite stays quick.
  */
+import { execFileSync } from 'child_process';
 import { Endpoints, Pod } from '../../pkg/api';
 import { buildImages, docker, TEST_RUN_LABEL } from '../support/docker';
 import { isPodReady, TestBosunCluster } from '../support/cluster';
@@ -285,4 +289,33 @@ it('keeps answering when a whole node is lost (agent and containers): connection
     4,
     true,
   );
+});
+
+it('in kernel mode, keeps forwarding the ClusterIP while the proxy is down, and "bosun down" takes the nat rules away', async () => {
+  const hello = await cluster.client.resource('Service').get('default', 'hello');
+  await cluster.client.resource('Service').update({
+    ...hello,
+    metadata: {
+      ...hello.metadata,
+      annotations: { ...hello.metadata.annotations, 'bosun.dev/proxy-mode': 'kernel' },
+    },
+  });
+  const natTable = () => execFileSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
+  await waitFor('nat rules for hello', () => natTable().includes('--comment "default/hello:'), {
+    timeoutMs: 10_000,
+  });
+  // This cluster's chains: the ones whose dispatch rule names hello's ClusterIP.
+  const prefix = new RegExp(`^-A (BSN-[0-9A-F]{6}) -d ${clusterIP.replace(/\./g, '\\.')}/32`, 'm').exec(
+    natTable(),
+  )?.[1];
+  expect(prefix).toBeDefined();
+  expect(podOf((await request(clusterIP, 80)).body)).toMatch(/^hello-/);
+
+  // A killed proxy relays nothing more, but the kernel goes on forwarding.
+  expect((await cluster.bosun(['kill', 'proxy'])).code).toBe(0);
+  for (let i = 0; i < 10; i++) expect(podOf((await request(clusterIP, 80)).body)).toMatch(/^hello-/);
+  expect(natTable()).toContain(prefix);
+
+  expect((await cluster.bosun(['down'])).code).toBe(0);
+  expect(natTable()).not.toContain(prefix);
 });
