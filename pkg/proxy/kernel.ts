@@ -27,7 +27,7 @@ import { Endpoints, Service } from '../api';
 import { logger } from '../util/log';
 import { Serial } from '../util/serial';
 import { Endpoint } from './balancer';
-import { clientIPAffinitySeconds, kernelMode, readyEndpoints } from './listeners';
+import { clientIPAffinitySeconds, kernelMode, tcpServicePorts } from './listeners';
 
 const run = promisify(execFile);
 const log = logger('proxy-kernel');
@@ -60,29 +60,18 @@ export function kernelRoutes(
   endpointsOf: (namespace: string, name: string) => Endpoints | undefined,
 ): KernelRoute[] {
   const out: KernelRoute[] = [];
-  for (const service of services) {
-    const spec = service.spec;
-    const clusterIP = spec?.clusterIP;
-    if (!spec || !kernelMode(service) || spec.type === 'ExternalName' || !clusterIP || clusterIP === 'None')
-      continue;
-    const namespace = service.metadata.namespace ?? 'default';
-    const name = service.metadata.name ?? '';
-    const endpoints = endpointsOf(namespace, name);
-    const affinitySeconds = clientIPAffinitySeconds(service);
-    for (const port of spec.ports ?? []) {
-      if ((port.protocol ?? 'TCP') !== 'TCP') continue;
-      const label = port.name || String(port.port);
-      out.push({
-        key: `${namespace}/${name}:${label}`,
-        namespace,
-        service: name,
-        port: label,
-        clusterIP,
-        servicePort: port.port,
-        endpoints: readyEndpoints(endpoints, port),
-        affinitySeconds,
-      });
-    }
+  for (const ref of tcpServicePorts(services, endpointsOf)) {
+    if (!kernelMode(ref.service)) continue;
+    out.push({
+      key: ref.key,
+      namespace: ref.namespace,
+      service: ref.name,
+      port: ref.label,
+      clusterIP: ref.clusterIP,
+      servicePort: ref.port.port,
+      endpoints: ref.endpoints,
+      affinitySeconds: clientIPAffinitySeconds(ref.service),
+    });
   }
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
@@ -211,7 +200,7 @@ function restore(input: string): Promise<void> {
 export class KernelForwarder {
   private readonly serial = new Serial();
   private applied = '';
-  private names;
+  private readonly names;
   /** Connections opened before the rules were last rewritten (a rewrite zeroes the counters). */
   private readonly carried = new Map<string, number>();
   private routes: KernelRoute[] = [];

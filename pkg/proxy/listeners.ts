@@ -118,47 +118,90 @@ export function readyEndpoints(endpoints: Endpoints | undefined, port: ServicePo
 }
 
 /** Every balancer the given Services and Endpoints call for. */
+/** One TCP port of a Service that has a ClusterIP, with what both proxy modes key it by. */
+export interface ServicePortRef {
+  service: Service;
+  spec: NonNullable<Service['spec']>;
+  clusterIP: string;
+  port: ServicePort;
+  /** `namespace/name:port` (the port's name, or its number when unnamed). */
+  key: string;
+  namespace: string;
+  name: string;
+  /** The port's name, or its number (the metrics' `port` label). */
+  label: string;
+  /** The ready endpoints of this port. */
+  endpoints: Endpoint[];
+}
+
+/**
+ * Every TCP port of the Services that have a ClusterIP: what the relay (`desiredBalancers`) and
+ * the kernel forwarder (`kernelRoutes`) each turn into what they serve.
+ */
+export function* tcpServicePorts(
+  services: Service[],
+  endpointsOf: (namespace: string, name: string) => Endpoints | undefined,
+): Generator<ServicePortRef> {
+  for (const service of services) {
+    const spec = service.spec;
+    const clusterIP = spec?.clusterIP;
+    // Headless Services are DNS only; ExternalName ones are a CNAME elsewhere.
+    if (!spec || (spec.type ?? 'ClusterIP') === 'ExternalName' || !clusterIP || clusterIP === 'None')
+      continue;
+    const namespace = service.metadata.namespace ?? 'default';
+    const name = service.metadata.name ?? '';
+    const endpoints = endpointsOf(namespace, name);
+    for (const port of spec.ports ?? []) {
+      if ((port.protocol ?? 'TCP') !== 'TCP') continue;
+      const label = portLabel(port);
+      yield {
+        service,
+        spec,
+        clusterIP,
+        port,
+        key: `${namespace}/${name}:${label}`,
+        namespace,
+        name,
+        label,
+        endpoints: readyEndpoints(endpoints, port),
+      };
+    }
+  }
+}
+
+/** Every balancer the given Services and Endpoints call for. */
 export function desiredBalancers(
   services: Service[],
   endpointsOf: (namespace: string, name: string) => Endpoints | undefined,
   context: ListenerContext,
 ): Map<string, BalancerSpec> {
   const out = new Map<string, BalancerSpec>();
-  for (const service of services) {
-    const spec = service.spec;
-    const type = spec?.type ?? 'ClusterIP';
-    const clusterIP = spec?.clusterIP;
-    // Headless Services are DNS only; ExternalName ones are a CNAME elsewhere.
-    if (!spec || type === 'ExternalName' || !clusterIP || clusterIP === 'None') continue;
-    const namespace = service.metadata.namespace ?? 'default';
-    const name = service.metadata.name ?? '';
-    const endpoints = endpointsOf(namespace, name);
+  for (const { service, spec, clusterIP, port, key, namespace, name, label, endpoints } of tcpServicePorts(
+    services,
+    endpointsOf,
+  )) {
+    const type = spec.type ?? 'ClusterIP';
     const clusterAddress =
       context.kernelForwarding && kernelMode(service) ? undefined : context.clusterIPAddress(clusterIP);
-    const lbAddress = type === 'LoadBalancer' ? loadBalancerAddress(clusterIP) : undefined;
-    const affinitySeconds = clientIPAffinitySeconds(service);
-    for (const port of spec.ports ?? []) {
-      if ((port.protocol ?? 'TCP') !== 'TCP') continue;
-      const listen: ListenAddress[] = [];
-      if (clusterAddress) listen.push({ host: clusterAddress, port: port.port });
-      if (port.nodePort && (type === 'NodePort' || type === 'LoadBalancer')) {
-        for (const host of context.nodeAddresses) listen.push({ host, port: port.nodePort });
-      }
-      if (lbAddress) listen.push({ host: lbAddress, port: port.port });
-      if (listen.length === 0) continue;
-      const label = portLabel(port);
-      out.set(`${namespace}/${name}:${label}`, {
-        key: `${namespace}/${name}:${label}`,
-        namespace,
-        service: name,
-        port: label,
-        listen,
-        endpoints: readyEndpoints(endpoints, port),
-        policy: annotationPolicy(service),
-        affinityTimeoutMs: affinitySeconds * 1000,
-        proxyProtocol: annotationProxyProtocol(service),
-      });
+    const listen: ListenAddress[] = [];
+    if (clusterAddress) listen.push({ host: clusterAddress, port: port.port });
+    if (port.nodePort && (type === 'NodePort' || type === 'LoadBalancer')) {
+      for (const host of context.nodeAddresses) listen.push({ host, port: port.nodePort });
     }
+    const lbAddress = type === 'LoadBalancer' ? loadBalancerAddress(clusterIP) : undefined;
+    if (lbAddress) listen.push({ host: lbAddress, port: port.port });
+    if (listen.length === 0) continue;
+    out.set(key, {
+      key,
+      namespace,
+      service: name,
+      port: label,
+      listen,
+      endpoints,
+      policy: annotationPolicy(service),
+      affinityTimeoutMs: clientIPAffinitySeconds(service) * 1000,
+      proxyProtocol: annotationProxyProtocol(service),
+    });
   }
   return out;
 }
