@@ -9,10 +9,9 @@ import { TcpBalancer } from './balancer';
 
 type PortLabels = { namespace: string; service: string; port: string };
 
-/** A Service port forwarded in the kernel: only its new connections are counted there. */
-export interface KernelPortStats {
+/** A Service port forwarded in the kernel: its ready endpoints, and (read from the kernel) its new connections. */
+export interface KernelPort {
   labels: PortLabels;
-  opened: number;
   endpoints: number;
 }
 
@@ -20,7 +19,9 @@ export interface MetricsSource {
   /** Every balancer with its labels. */
   balancers(): Array<{ labels: PortLabels; balancer: TcpBalancer }>;
   /** Every kernel-forwarded Service port (none without kernel forwarding). */
-  kernelPorts?(): Promise<KernelPortStats[]>;
+  kernelPorts?(): KernelPort[];
+  /** Connections opened through each kernel-forwarded port; reads the rules' counters. */
+  kernelOpened?(): Promise<Array<{ labels: PortLabels; opened: number }>>;
 }
 
 export function proxyRegistry(source: MetricsSource): Registry {
@@ -46,7 +47,7 @@ export function proxyRegistry(source: MetricsSource): Registry {
     async collect() {
       this.reset();
       for (const { labels, balancer } of source.balancers()) this.inc(labels, balancer.stats.opened);
-      for (const port of (await source.kernelPorts?.()) ?? []) this.inc(port.labels, port.opened);
+      for (const port of (await source.kernelOpened?.()) ?? []) this.inc(port.labels, port.opened);
     },
   });
   counter(
@@ -76,10 +77,10 @@ export function proxyRegistry(source: MetricsSource): Registry {
     help: 'Ready endpoints of a Service port.',
     labelNames,
     registers: [registry],
-    async collect() {
+    collect() {
       this.reset();
       for (const { labels, balancer } of source.balancers()) this.set(labels, balancer.endpointCount);
-      for (const port of (await source.kernelPorts?.()) ?? []) this.set(port.labels, port.endpoints);
+      for (const port of source.kernelPorts?.() ?? []) this.set(port.labels, port.endpoints);
     },
   });
   return registry;

@@ -16,7 +16,7 @@ import { Endpoints, objectKey, Service } from '../api';
 import { Client, Informer, WorkQueue } from '../client';
 import { logger } from '../util/log';
 import { TcpBalancer } from './balancer';
-import { KernelForwarder, kernelRoutes } from './kernel';
+import { KernelForwarder, KernelRoute, kernelRoutes } from './kernel';
 import { HostAddresses } from './network';
 import {
   BalancerSpec,
@@ -25,7 +25,7 @@ import {
   ListenAddress,
   loadBalancerAddress,
 } from './listeners';
-import { KernelPortStats, MetricsSource } from './metrics';
+import { KernelPort, MetricsSource } from './metrics';
 
 export interface ServiceProxyOptions {
   client: Client;
@@ -49,6 +49,11 @@ interface Running {
 }
 
 const SYNC_KEY = 'all';
+const kernelLabels = (route: KernelRoute) => ({
+  namespace: route.namespace,
+  service: route.service,
+  port: route.port,
+});
 const sameAddress = (a: ListenAddress, b: ListenAddress) => a.host === b.host && a.port === b.port;
 
 export class ServiceProxy implements MetricsSource {
@@ -144,14 +149,20 @@ export class ServiceProxy implements MetricsSource {
     }));
   }
 
-  async kernelPorts(): Promise<KernelPortStats[]> {
+  kernelPorts(): KernelPort[] {
+    return (this.options.kernel?.current ?? []).map((route) => ({
+      labels: kernelLabels(route),
+      endpoints: route.endpoints.length,
+    }));
+  }
+
+  async kernelOpened(): Promise<Array<{ labels: KernelPort['labels']; opened: number }>> {
     const kernel = this.options.kernel;
     if (!kernel) return [];
     const opened = await kernel.opened();
     return kernel.current.map((route) => ({
-      labels: { namespace: route.namespace, service: route.service, port: route.port },
+      labels: kernelLabels(route),
       opened: opened.get(route.key) ?? 0,
-      endpoints: route.endpoints.length,
     }));
   }
 
