@@ -91,16 +91,16 @@ async function measure(name, url, pid, seconds, extra) {
   const machine = Object.fromEntries(
     Object.keys(machineBefore).map((k) => [k, machineAfter[k] - machineBefore[k]]),
   );
-  const per1000 = (seconds) => (seconds * 1000 * 1000) / result.requests;
+  // NaN for the direct path, which has no proxy process.
+  const user = after ? after.user - before.user : NaN;
+  const system = after ? after.system - before.system : NaN;
   return {
     name,
     ...result,
     timeWait,
     machine,
-    cpuMsPer1000: after ? per1000(after.user + after.system - before.user - before.system) : NaN,
-    systemShare: after
-      ? (after.system - before.system) / (after.user + after.system - before.user - before.system)
-      : NaN,
+    cpuMsPer1000: ((user + system) * 1000 * 1000) / result.requests,
+    systemShare: system / (user + system),
   };
 }
 
